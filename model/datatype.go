@@ -1,0 +1,196 @@
+package model
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/datasurface/datasurface/model/internal/decode"
+	"github.com/datasurface/datasurface/model/internal/yamlnode"
+)
+
+// Base is a data type without its parameters.
+type Base uint8
+
+// The base types. Each maps to one Iceberg type.
+const (
+	TypeInvalid Base = iota
+	TypeBoolean
+	TypeInt8
+	TypeInt16
+	TypeInt32
+	TypeInt64
+	TypeFloat32
+	TypeFloat64
+	TypeDecimal // decimal(p,s)
+	TypeChar    // char(n)
+	TypeVarchar // varchar(n)
+	TypeText
+	TypeDate
+	TypeTime
+	TypeTimestamp
+	TypeTimestampTZ
+	TypeUUID
+	TypeBinary
+	TypeJSON
+	TypeStruct
+	TypeList
+	TypeMap
+)
+
+var baseNames = [...]string{
+	TypeInvalid: "invalid", TypeBoolean: "boolean", TypeInt8: "int8", TypeInt16: "int16", TypeInt32: "int32",
+	TypeInt64: "int64", TypeFloat32: "float32", TypeFloat64: "float64", TypeDecimal: "decimal",
+	TypeChar: "char", TypeVarchar: "varchar", TypeText: "text", TypeDate: "date", TypeTime: "time",
+	TypeTimestamp: "timestamp", TypeTimestampTZ: "timestamptz", TypeUUID: "uuid", TypeBinary: "binary",
+	TypeJSON: "json", TypeStruct: "struct", TypeList: "list", TypeMap: "map",
+}
+
+var baseByName = func() map[string]Base {
+	m := make(map[string]Base, len(baseNames))
+	for i, n := range baseNames {
+		if i > 0 {
+			m[n] = Base(i)
+		}
+	}
+	return m
+}()
+
+func (b Base) String() string { return baseNames[b] }
+
+// Params is how many parameters the base type takes.
+func (b Base) Params() int {
+	switch b {
+	case TypeDecimal:
+		return 2
+	case TypeChar, TypeVarchar:
+		return 1
+	}
+	return 0
+}
+
+// Nested reports whether the type is struct, list or map.
+func (b Base) Nested() bool { return b == TypeStruct || b == TypeList || b == TypeMap }
+
+// DataType is a column type with its parameters: for decimal P is the
+// precision and S the scale, for char and varchar P is the length.
+type DataType struct {
+	Base Base
+	P, S int32
+}
+
+func (t DataType) String() string {
+	switch t.Base.Params() {
+	case 2:
+		return fmt.Sprintf("%s(%d,%d)", t.Base, t.P, t.S)
+	case 1:
+		return fmt.Sprintf("%s(%d)", t.Base, t.P)
+	}
+	return t.Base.String()
+}
+
+// ParseDataType reads a type such as int64, varchar(20) or decimal(10, 2).
+func ParseDataType(s string) (DataType, error) {
+	name, args, hasArgs := strings.Cut(strings.TrimSpace(s), "(")
+	name = strings.ToLower(strings.TrimSpace(name))
+	b, ok := baseByName[name]
+	if !ok {
+		return DataType{}, fmt.Errorf("unknown type %q; use one of %s", s, strings.Join(baseNames[1:], ", "))
+	}
+	t := DataType{Base: b}
+	if !hasArgs {
+		if b.Params() > 0 {
+			return DataType{}, fmt.Errorf("type %s needs parameters: %s", name, paramsHint(b))
+		}
+		return t, nil
+	}
+	args, closed := strings.CutSuffix(strings.TrimSpace(args), ")")
+	if !closed {
+		return DataType{}, fmt.Errorf("type %q is missing its closing parenthesis", s)
+	}
+	if b.Params() == 0 {
+		return DataType{}, fmt.Errorf("type %s takes no parameters", name)
+	}
+	parts := strings.Split(args, ",")
+	if len(parts) != b.Params() {
+		return DataType{}, fmt.Errorf("type %s takes %s, found %q", name, paramsHint(b), s)
+	}
+	nums := make([]int32, len(parts))
+	for i, p := range parts {
+		n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 32)
+		if err != nil {
+			return DataType{}, fmt.Errorf("type %s takes %s, found %q", name, paramsHint(b), s)
+		}
+		nums[i] = int32(n)
+	}
+	t.P = nums[0]
+	if len(nums) == 2 {
+		t.S = nums[1]
+	}
+	return t, nil
+}
+
+func paramsHint(b Base) string {
+	if b == TypeDecimal {
+		return "precision and scale, decimal(p,s)"
+	}
+	return "a length, " + b.String() + "(n)"
+}
+
+// UnmarshalNode reads a type string.
+func (t *DataType) UnmarshalNode(_ *decode.Decoder, n *yamlnode.Node) error {
+	if n.Kind != yamlnode.ScalarNode || n.IsNull() {
+		return fmt.Errorf("expected a type such as int64 or varchar(20)")
+	}
+	parsed, err := ParseDataType(n.Value)
+	if err != nil {
+		return err
+	}
+	*t = parsed
+	return nil
+}
+
+// IcebergType names the Iceberg primitive type the base maps to
+// (nested types are built from their parts).
+func (t DataType) IcebergType() string {
+	switch t.Base {
+	case TypeBoolean:
+		return "boolean"
+	case TypeInt8, TypeInt16, TypeInt32:
+		return "int"
+	case TypeInt64:
+		return "long"
+	case TypeFloat32:
+		return "float"
+	case TypeFloat64:
+		return "double"
+	case TypeDecimal:
+		return fmt.Sprintf("decimal(%d, %d)", t.P, t.S)
+	case TypeChar, TypeVarchar, TypeText, TypeJSON:
+		return "string"
+	case TypeDate:
+		return "date"
+	case TypeTime:
+		return "time"
+	case TypeTimestamp:
+		return "timestamp"
+	case TypeTimestampTZ:
+		return "timestamptz"
+	case TypeUUID:
+		return "uuid"
+	case TypeBinary:
+		return "binary"
+	}
+	return t.Base.String()
+}
+
+// Orderable reports whether values of the type have a meaningful order, as a
+// watermark column needs.
+func (t DataType) Orderable() bool {
+	switch t.Base {
+	case TypeInt8, TypeInt16, TypeInt32, TypeInt64, TypeFloat32, TypeFloat64, TypeDecimal,
+		TypeDate, TypeTime, TypeTimestamp, TypeTimestampTZ, TypeChar, TypeVarchar, TypeText:
+		return true
+	}
+	return false
+}

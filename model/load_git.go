@@ -1,0 +1,102 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// GitSource reads a model from a revision of a git repository, from its
+// objects, without a checkout. Dir is the model's folder inside the
+// repository ("" for its root).
+type GitSource struct {
+	Repo string
+	Rev  string
+	Dir  string
+
+	commit string
+	blobs  map[string]*object.File
+	mu     sync.Mutex // go-git's object storage is not safe for concurrent reads
+}
+
+// LoadGit loads the model at rev (a branch, tag, commit or any revision git
+// understands, e.g. HEAD~1) of the repository at repo.
+func LoadGit(ctx context.Context, repo, rev, dir string) (*Model, []*LoadError, error) {
+	return Load(ctx, &GitSource{Repo: repo, Rev: rev, Dir: dir})
+}
+
+func (g *GitSource) Describe() string { return g.Repo + "@" + g.Rev }
+func (g *GitSource) Commit() string   { return g.commit }
+func (g *GitSource) Display(name string) string {
+	if g.Dir == "" {
+		return name
+	}
+	return path.Join(g.Dir, name)
+}
+
+func (g *GitSource) Files(ctx context.Context) ([]string, error) {
+	r, err := git.PlainOpenWithOptions(g.Repo, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return nil, fmt.Errorf("open git repository %s: %w", g.Repo, err)
+	}
+	h, err := r.ResolveRevision(plumbing.Revision(g.Rev))
+	if err != nil {
+		return nil, fmt.Errorf("resolve revision %q in %s: %w", g.Rev, g.Repo, err)
+	}
+	c, err := r.CommitObject(*h)
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", h, err)
+	}
+	g.commit = h.String()
+	tree, err := c.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("read tree of %s: %w", h, err)
+	}
+	if dir := strings.Trim(g.Dir, "/"); dir != "" && dir != "." {
+		if tree, err = tree.Tree(dir); err != nil {
+			return nil, fmt.Errorf("folder %s at %s: %w", dir, g.Rev, err)
+		}
+	}
+	g.blobs = map[string]*object.File{}
+	err = tree.Files().ForEach(func(f *object.File) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if f.Mode.IsFile() {
+			g.blobs[f.Name] = f
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(g.blobs))
+	for n := range g.blobs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func (g *GitSource) ReadFile(name string) ([]byte, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f, ok := g.blobs[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: not in %s", name, g.Describe())
+	}
+	r, err := f.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
