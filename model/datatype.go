@@ -92,7 +92,7 @@ func (t DataType) String() string {
 // ParseDataType reads a type such as int64, varchar(20) or decimal(10, 2).
 func ParseDataType(s string) (DataType, error) {
 	name, args, hasArgs := strings.Cut(strings.TrimSpace(s), "(")
-	name = strings.ToLower(strings.TrimSpace(name))
+	name = strings.TrimSpace(name)
 	b, ok := baseByName[name]
 	if !ok {
 		return DataType{}, fmt.Errorf("unknown type %q; use one of %s", s, strings.Join(baseNames[1:], ", "))
