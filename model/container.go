@@ -4,13 +4,13 @@ package model
 // Exactly one of its kind blocks is set.
 type Container struct {
 	Pos             Pos
-	Name            string                   `yaml:"name,required" doc:"The container's identifier."`
-	Documentation   string                   `yaml:"documentation" doc:"Notes on the container."`
-	Location        Ref                      `yaml:"location" doc:"Where it runs: a location path vendor/location[/sublocation...]."`
-	Postgres        *PostgresContainer       `yaml:"postgres" doc:"A PostgreSQL database."`
-	ObjectStorage   *ObjectStorageContainer  `yaml:"object_storage" doc:"An S3-compatible object store."`
-	Kafka           *KafkaContainer          `yaml:"kafka" doc:"A Kafka cluster."`
-	KafkaConnect    *KafkaConnectContainer   `yaml:"kafka_connect" doc:"A Kafka Connect cluster."`
+	Name            string                    `yaml:"name,required" doc:"The container's identifier."`
+	Documentation   string                    `yaml:"documentation" doc:"Notes on the container."`
+	Location        Ref                       `yaml:"location" doc:"Where it runs: a location path vendor/location[/sublocation...]."`
+	Postgres        *PostgresContainer        `yaml:"postgres" doc:"A PostgreSQL database."`
+	ObjectStorage   *ObjectStorageContainer   `yaml:"object_storage" doc:"An S3-compatible object store."`
+	Kafka           *KafkaContainer           `yaml:"kafka" doc:"A Kafka cluster."`
+	KafkaConnect    *KafkaConnectContainer    `yaml:"kafka_connect" doc:"A Kafka Connect cluster."`
 	PlatformManaged *PlatformManagedContainer `yaml:"platform_managed" doc:"Storage a data platform manages (e.g. a transformer's output)."`
 }
 

@@ -40,7 +40,9 @@ const (
 // CaptureKind is how a datastore is captured.
 type CaptureKind string
 
-func (CaptureKind) Values() []string { return []string{CaptureDebezium, CaptureSnapshot, CaptureWatermark} }
+func (CaptureKind) Values() []string {
+	return []string{CaptureDebezium, CaptureSnapshot, CaptureWatermark}
+}
 
 // Consistency is whether a store's datasets are ingested together.
 type Consistency string

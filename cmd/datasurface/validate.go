@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -122,7 +121,7 @@ func newSchema() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = cmd.OutOrStdout().(io.Writer).Write(b)
+			_, err = cmd.OutOrStdout().Write(b)
 			return err
 		},
 	}

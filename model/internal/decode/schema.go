@@ -92,4 +92,3 @@ func (g *schemaGen) of(t reflect.Type) map[string]any {
 	}
 	panic("decode: no schema for " + t.String())
 }
-
