@@ -1,0 +1,217 @@
+// Package jobspec is the contract between the generator and the
+// merge-runner: one JSON document per ingestion stream saying what to read,
+// which Iceberg tables to maintain and how. It is versioned; a reader refuses
+// a version it does not know.
+//
+// The spec never holds an endpoint or a secret. Containers and credentials
+// appear by name; the merge-runner gets endpoints and secrets from its flags
+// and environment, which the DAG fills from Airflow connections and variables.
+package jobspec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// Version is the spec version this package reads and writes.
+const Version = 1
+
+// Spec is one ingestion stream's job.
+type Spec struct {
+	Version   int    `json:"version"`
+	Platform  string `json:"platform"`
+	Stream    string `json:"stream"`    // unique per platform; also the DAG's name part
+	Datastore string `json:"datastore"` // the model's datastore
+	// ModelCommit is the model revision the spec was generated from, when known.
+	ModelCommit string  `json:"model_commit,omitempty"`
+	Source      Source  `json:"source"`
+	Target      Target  `json:"target"`
+	Tables      []Table `json:"tables"`
+	Batch       Batch   `json:"batch"`
+}
+
+// Source kinds.
+const (
+	SourceDebezium  = "debezium"
+	SourceSnapshot  = "postgres_snapshot"
+	SourceWatermark = "postgres_watermark"
+)
+
+// Source says where changes come from.
+type Source struct {
+	Kind string `json:"kind"` // debezium, postgres_snapshot or postgres_watermark
+	// Debezium: change events landed by Kafka Connect's S3 sink.
+	Debezium *DebeziumSource `json:"debezium,omitempty"`
+	// Postgres: a snapshot or watermark query of the source tables.
+	Postgres *PostgresSource `json:"postgres,omitempty"`
+}
+
+// DebeziumSource is where and how Debezium events were landed.
+type DebeziumSource struct {
+	// Container is the landing object_storage container's name.
+	Container string `json:"container"`
+	Bucket    string `json:"bucket"`
+	// Prefix is the S3 sink's topics.dir: files are
+	// <prefix>/<topic>/partition=<p>/<topic>+<p>+<startOffset>.json[.gz].
+	Prefix   string   `json:"prefix"`
+	Encoding Encoding `json:"encoding"`
+}
+
+// Encoding states the Debezium and converter settings the events were
+// produced with, so the reader decodes exactly what was written.
+type Encoding struct {
+	// DecimalHandling: precise (base64 unscaled bytes + scale), string or double.
+	DecimalHandling string `json:"decimal_handling"`
+	// TimePrecision: adaptive_time_microseconds, adaptive or connect.
+	TimePrecision string `json:"time_precision"`
+	// BinaryHandling: base64, hex or bytes.
+	BinaryHandling string `json:"binary_handling"`
+	// SchemasEnabled is whether each event carries the JsonConverter schema envelope.
+	SchemasEnabled bool `json:"schemas_enabled"`
+	// TombstonesOnDelete is whether a delete is followed by a null-value tombstone.
+	TombstonesOnDelete bool `json:"tombstones_on_delete"`
+}
+
+// PostgresSource is a PostgreSQL database read by SQL.
+type PostgresSource struct {
+	// Container is the postgres container's name; its endpoint comes from the environment.
+	Container string `json:"container"`
+	// Credential is the credential's name; the secret comes from the environment.
+	Credential string `json:"credential"`
+	// WatermarkColumn is the column whose growth marks changed rows (watermark capture).
+	WatermarkColumn string `json:"watermark_column,omitempty"`
+}
+
+// Target is the Iceberg catalog and namespace the tables live in.
+type Target struct {
+	// Catalog is the catalog's name; its kind tells how to reach it.
+	Catalog     string `json:"catalog"`
+	CatalogKind string `json:"catalog_kind"` // sql or rest
+	// Warehouse is the warehouse location, e.g. s3://warehouse/iceberg.
+	Warehouse string `json:"warehouse"`
+	Namespace string `json:"namespace"`
+}
+
+// Modes of a table.
+const (
+	ModeLive     = "live"     // the current row per key
+	ModeForensic = "forensic" // every version with validity columns
+)
+
+// Table is one Iceberg table the stream maintains.
+type Table struct {
+	Dataset string `json:"dataset"`
+	// SourceTable is schema.table in the source database.
+	SourceTable string `json:"source_table"`
+	// Topic is the Debezium topic of the source table (debezium sources).
+	Topic string `json:"topic,omitempty"`
+	// Name is the Iceberg table's name in the target namespace.
+	Name        string   `json:"name"`
+	Mode        string   `json:"mode"` // live or forensic
+	Columns     []Column `json:"columns"`
+	PrimaryKey  []string `json:"primary_key"`
+	PartitionBy []string `json:"partition_by,omitempty"`
+	// WriteMode is merge_on_read (equality deletes, the default) or copy_on_write.
+	WriteMode string `json:"write_mode"`
+}
+
+// Column is a column or a nested field with its type.
+type Column struct {
+	Name      string   `json:"name"`
+	Type      string   `json:"type"` // boolean, int8..int64, float32, float64, decimal, char, varchar, text, date, time, timestamp, timestamptz, uuid, binary, json, struct, list, map
+	Length    int      `json:"length,omitempty"`
+	Precision int      `json:"precision,omitempty"`
+	Scale     int      `json:"scale,omitempty"`
+	Nullable  bool     `json:"nullable"`
+	Fields    []Column `json:"fields,omitempty"`  // struct
+	Element   *Column  `json:"element,omitempty"` // list
+	Key       *Column  `json:"key,omitempty"`     // map
+	Value     *Column  `json:"value,omitempty"`   // map
+}
+
+// Batch bounds the work of one commit.
+type Batch struct {
+	MaxEvents int   `json:"max_events"`
+	MaxBytes  int64 `json:"max_bytes"`
+}
+
+// Marshal renders a spec as indented JSON with a final newline; the output is
+// deterministic for the same spec.
+func Marshal(s *Spec) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Read parses and validates a spec file.
+func Read(path string) (*Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Parse decodes a spec strictly (unknown fields are errors) and validates it.
+func Parse(b []byte) (*Spec, error) {
+	var probe struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("not a job spec: %w", err)
+	}
+	if probe.Version != Version {
+		return nil, fmt.Errorf("job spec version %d is not supported by this merge-runner (it reads version %d); use a matching merge-runner image", probe.Version, Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var s Spec
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("job spec: %w", err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Validate checks what the types cannot.
+func (s *Spec) Validate() error {
+	switch s.Source.Kind {
+	case SourceDebezium:
+		if s.Source.Debezium == nil {
+			return fmt.Errorf("job spec: source kind debezium needs source.debezium")
+		}
+	case SourceSnapshot, SourceWatermark:
+		if s.Source.Postgres == nil {
+			return fmt.Errorf("job spec: source kind %s needs source.postgres", s.Source.Kind)
+		}
+	default:
+		return fmt.Errorf("job spec: unknown source kind %q", s.Source.Kind)
+	}
+	if len(s.Tables) == 0 {
+		return fmt.Errorf("job spec: no tables")
+	}
+	for _, t := range s.Tables {
+		if t.Mode != ModeLive && t.Mode != ModeForensic {
+			return fmt.Errorf("job spec: table %s: unknown mode %q", t.Name, t.Mode)
+		}
+		if len(t.Columns) == 0 {
+			return fmt.Errorf("job spec: table %s has no columns", t.Name)
+		}
+		if s.Source.Kind == SourceDebezium && t.Topic == "" {
+			return fmt.Errorf("job spec: table %s has no topic", t.Name)
+		}
+	}
+	return nil
+}
