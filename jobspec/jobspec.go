@@ -215,3 +215,20 @@ func (s *Spec) Validate() error {
 	}
 	return nil
 }
+
+// The validity columns a forensic (history) table adds to the dataset's own:
+// a version is current while its valid-to is null.
+const (
+	ColValidFrom = "dsf_valid_from" // timestamptz: when this version became current (source time)
+	ColValidTo   = "dsf_valid_to"   // timestamptz: when it stopped being current; null while current
+	ColBatchIn   = "dsf_batch_in"   // long: the merge batch that wrote this version
+	ColBatchOut  = "dsf_batch_out"  // long: the merge batch that ended it; null while current
+)
+
+// HistoryColumns lists the validity columns in table order.
+var HistoryColumns = []string{ColValidFrom, ColValidTo, ColBatchIn, ColBatchOut}
+
+// BadInputExitCode is the merge-runner's exit code for input that will not
+// get better by retrying (undecodable events, missing keys, values that do
+// not fit): the DAG fails such a task without retries.
+const BadInputExitCode = 3

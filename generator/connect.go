@@ -1,0 +1,202 @@
+package generator
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"github.com/datasurface/datasurface/model"
+)
+
+// Connector is what the connector templates render: a Kafka Connect REST
+// body ({"name": ..., "config": {...}}). Config values are plain strings;
+// secrets are Kafka Connect config-provider references, never values.
+type Connector struct {
+	Name   string
+	Config []ConfigEntry // sorted by key
+}
+
+// ConfigEntry is one connector property.
+type ConfigEntry struct{ Key, Value string }
+
+// secretsDir is where Kafka Connect workers keep credential files, read by
+// the FileConfigProvider (config.providers=file on the worker).
+const secretsDir = "/opt/kafka/secrets"
+
+// fileSecret references a key of a credential's properties file.
+func fileSecret(credential, key string) string {
+	return "${file:" + secretsDir + "/" + credential + ".properties:" + key + "}"
+}
+
+// pgName makes a PostgreSQL identifier (slot or publication name): lower
+// case, at most 63 characters; a long name keeps a hash of the whole so two
+// long names stay distinct.
+func pgName(parts ...string) string {
+	n := sanitize(strings.Join(parts, "_"))
+	if len(n) <= 63 {
+		return n
+	}
+	sum := sha256.Sum256([]byte(n))
+	return n[:54] + "_" + hex.EncodeToString(sum[:4])
+}
+
+// flushFor sets how the S3 sink closes files for a latency: records per file
+// and the wall-clock rotation in milliseconds.
+func flushFor(l model.Latency) (records, rotateMS string) {
+	switch l {
+	case model.LatencySeconds:
+		return "10000", "10000"
+	case model.LatencyMinutes:
+		return "50000", "60000"
+	case model.LatencyHours:
+		return "200000", "600000"
+	}
+	return "1000000", "3600000"
+}
+
+// connectors renders a Debezium source and an S3 sink per CDC datastore.
+func (r *renderer) connectors(pg *model.PlatformGraph) error {
+	p := pg.Platform
+	ai := p.AirflowIceberg
+	type cdc struct {
+		ds      *model.Datastore
+		tables  []*model.Dataset
+		latency model.Latency
+	}
+	var stores []*cdc
+	byStore := map[*model.Datastore]*cdc{}
+	for _, s := range pg.Streams {
+		if s.Datastore.Capture.Kind != model.CaptureDebezium {
+			continue
+		}
+		c := byStore[s.Datastore]
+		if c == nil {
+			c = &cdc{ds: s.Datastore, latency: s.Latency}
+			byStore[s.Datastore] = c
+			stores = append(stores, c)
+		}
+		for _, st := range s.Tables {
+			c.tables = append(c.tables, st.Dataset)
+		}
+		if s.Latency.Rank() < c.latency.Rank() {
+			c.latency = s.Latency
+		}
+	}
+	containers := map[string]*model.Container{}
+	for i := range r.m.Ecosystem.Containers {
+		containers[r.m.Ecosystem.Containers[i].Name] = &r.m.Ecosystem.Containers[i]
+	}
+	for _, c := range stores {
+		ds := c.ds
+		var pgc *model.PostgresContainer
+		for i := range ds.Team.Containers {
+			if ds.Team.Containers[i].Name == ds.Capture.Container.Name {
+				pgc = ds.Team.Containers[i].Postgres
+			}
+		}
+		if pgc == nil {
+			for _, ec := range containers {
+				if ec.Name == ds.Capture.Container.Name {
+					pgc = ec.Postgres
+				}
+			}
+		}
+		if pgc == nil {
+			continue // lint reports an unresolved or non-postgres container
+		}
+		port := "5432"
+		if pgc.Port != 0 {
+			port = itoa(pgc.Port)
+		}
+		var tables, topics []string
+		for _, d := range c.tables {
+			tables = append(tables, sourceTable(ds, d))
+			topics = append(topics, topicOf(p, ds, d))
+		}
+		cred := ds.Capture.Credential.Name
+		source := Connector{Name: p.Name + "." + ds.Name + ".source", Config: sorted(map[string]string{
+			"connector.class":                "io.debezium.connector.postgresql.PostgresConnector",
+			"tasks.max":                      "1",
+			"plugin.name":                    "pgoutput",
+			"database.hostname":              pgc.Host,
+			"database.port":                  port,
+			"database.dbname":                pgc.Database,
+			"database.user":                  fileSecret(cred, "username"),
+			"database.password":              fileSecret(cred, "password"),
+			"topic.prefix":                   topicPrefix(p, ds),
+			"slot.name":                      pgName("ds", p.Name, ds.Name),
+			"publication.name":               pgName("ds", p.Name, ds.Name),
+			"publication.autocreate.mode":    "filtered",
+			"table.include.list":             strings.Join(tables, ","),
+			"snapshot.mode":                  "initial",
+			"heartbeat.interval.ms":          "10000",
+			"decimal.handling.mode":          debeziumEncoding.DecimalHandling,
+			"time.precision.mode":            debeziumEncoding.TimePrecision,
+			"binary.handling.mode":           debeziumEncoding.BinaryHandling,
+			"tombstones.on.delete":           boolString(debeziumEncoding.TombstonesOnDelete),
+			"key.converter":                  "org.apache.kafka.connect.json.JsonConverter",
+			"key.converter.schemas.enable":   boolString(debeziumEncoding.SchemasEnabled),
+			"value.converter":                "org.apache.kafka.connect.json.JsonConverter",
+			"value.converter.schemas.enable": boolString(debeziumEncoding.SchemasEnabled),
+			"datasurface.managed":            "true",
+		})}
+		records, rotate := flushFor(c.latency)
+		sinkCfg := map[string]string{
+			"connector.class":                "io.confluent.connect.s3.S3SinkConnector",
+			"tasks.max":                      "1",
+			"topics":                         strings.Join(topics, ","),
+			"s3.bucket.name":                 ai.Landing.Bucket,
+			"topics.dir":                     ai.Landing.Prefix,
+			"storage.class":                  "io.confluent.connect.s3.storage.S3Storage",
+			"format.class":                   "io.confluent.connect.s3.format.json.JsonFormat",
+			"partitioner.class":              "io.confluent.connect.storage.partitioner.DefaultPartitioner",
+			"flush.size":                     records,
+			"rotate.schedule.interval.ms":    rotate,
+			"timezone":                       "UTC",
+			"behavior.on.null.values":        "ignore",
+			"key.converter":                  "org.apache.kafka.connect.json.JsonConverter",
+			"key.converter.schemas.enable":   boolString(debeziumEncoding.SchemasEnabled),
+			"value.converter":                "org.apache.kafka.connect.json.JsonConverter",
+			"value.converter.schemas.enable": boolString(debeziumEncoding.SchemasEnabled),
+			"datasurface.managed":            "true",
+		}
+		if lc := containers[ai.Landing.Container.Name]; lc != nil && lc.ObjectStorage != nil {
+			if lc.ObjectStorage.Endpoint != "" {
+				sinkCfg["store.url"] = lc.ObjectStorage.Endpoint
+			}
+			if lc.ObjectStorage.Region != "" {
+				sinkCfg["s3.region"] = lc.ObjectStorage.Region
+			}
+			if lc.ObjectStorage.PathStyle {
+				sinkCfg["s3.path.style.access.enabled"] = "true"
+			}
+		}
+		if lcred := ai.Landing.Credential.Name; lcred != "" {
+			sinkCfg["aws.access.key.id"] = fileSecret(lcred, "username")
+			sinkCfg["aws.secret.access.key"] = fileSecret(lcred, "password")
+		}
+		sink := Connector{Name: p.Name + "." + ds.Name + ".s3-sink", Config: sorted(sinkCfg)}
+		for _, conn := range []struct {
+			c    Connector
+			file string
+		}{{source, ds.Name + ".source.json"}, {sink, ds.Name + ".s3-sink.json"}} {
+			b, err := r.ts.Render("connector.json.tmpl", conn.c)
+			if err != nil {
+				return err
+			}
+			if err := r.tree.add(platformDir(p)+"/connect/"+conn.file, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sorted(m map[string]string) []ConfigEntry {
+	out := make([]ConfigEntry, 0, len(m))
+	for k, v := range m {
+		out = append(out, ConfigEntry{k, v})
+	}
+	sortEntries(out)
+	return out
+}

@@ -1,0 +1,275 @@
+package generator
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/datasurface/datasurface/jobspec"
+	"github.com/datasurface/datasurface/model"
+)
+
+// EnvVar is a plain (non-secret) environment variable of the merge-runner.
+type EnvVar struct{ Name, Value string }
+
+// SecretRef makes a secret reach the merge-runner by reference: from the
+// Airflow connection named after the credential (docker), or from the
+// Kubernetes secret of that name (kubernetes). Never its value.
+type SecretRef struct {
+	Env        string // the variable the merge-runner reads
+	Connection string // Airflow connection id = the credential's name
+	Field      string // login or password
+	Secret     string // Kubernetes secret name
+	Key        string // key in the Kubernetes secret: username or password
+}
+
+// runtimeEnv is what every merge-runner task of a platform gets.
+type runtimeEnv struct {
+	vars    []EnvVar
+	secrets []SecretRef
+}
+
+// environment derives the merge-runner's endpoints (plain) and credentials
+// (by reference) from the platform's containers.
+func (r *renderer) environment(p *model.Platform) runtimeEnv {
+	ai := p.AirflowIceberg
+	var e runtimeEnv
+	containers := map[string]*model.Container{}
+	for i := range r.m.Ecosystem.Containers {
+		containers[r.m.Ecosystem.Containers[i].Name] = &r.m.Ecosystem.Containers[i]
+	}
+	if c := containers[ai.Iceberg.Warehouse.Container.Name]; c != nil && c.ObjectStorage != nil {
+		e.s3("DATASURFACE_S3", c.ObjectStorage)
+	}
+	e.secret("DATASURFACE_S3", ai.Iceberg.Warehouse.Credential.Name)
+	if lc := ai.Landing.Container.Name; lc != ai.Iceberg.Warehouse.Container.Name {
+		if c := containers[lc]; c != nil && c.ObjectStorage != nil {
+			e.s3("DATASURFACE_LANDING_S3", c.ObjectStorage)
+		}
+	}
+	if ai.Landing.Credential.Name != ai.Iceberg.Warehouse.Credential.Name {
+		e.secret("DATASURFACE_LANDING_S3", ai.Landing.Credential.Name)
+	}
+	cat := ai.Iceberg.Catalog
+	switch cat.Kind {
+	case "sql":
+		if c := containers[cat.Container.Name]; c != nil && c.Postgres != nil {
+			e.add("DATASURFACE_CATALOG_URI", postgresURL(c.Postgres))
+		}
+	case "rest":
+		e.add("DATASURFACE_CATALOG_URI", cat.URL)
+	}
+	e.secret("DATASURFACE_CATALOG", cat.Credential.Name)
+	e.add("DATASURFACE_WAREHOUSE", warehouseURL(ai))
+	return e
+}
+
+func (e *runtimeEnv) add(name, value string) {
+	if value != "" {
+		e.vars = append(e.vars, EnvVar{name, value})
+	}
+}
+
+func (e *runtimeEnv) s3(prefix string, o *model.ObjectStorageContainer) {
+	e.add(prefix+"_ENDPOINT", o.Endpoint)
+	e.add(prefix+"_REGION", o.Region)
+	if o.PathStyle {
+		e.add(prefix+"_PATH_STYLE", "true")
+	}
+}
+
+// secret adds <prefix>_USER and <prefix>_PASSWORD from a credential.
+func (e *runtimeEnv) secret(prefix, credential string) {
+	if credential == "" {
+		return
+	}
+	k8s := strings.ReplaceAll(sanitize(credential), "_", "-")
+	e.secrets = append(e.secrets,
+		SecretRef{Env: prefix + "_USER", Connection: credential, Field: "login", Secret: k8s, Key: "username"},
+		SecretRef{Env: prefix + "_PASSWORD", Connection: credential, Field: "password", Secret: k8s, Key: "password"})
+}
+
+func postgresURL(pg *model.PostgresContainer) string {
+	port := pg.Port
+	if port == 0 {
+		port = 5432
+	}
+	return "postgresql://" + pg.Host + ":" + strconv.Itoa(port) + "/" + pg.Database
+}
+
+// with returns a copy of the environment with a stream's source added.
+func (e runtimeEnv) with(r *renderer, ds *model.Datastore) runtimeEnv {
+	out := runtimeEnv{vars: append([]EnvVar(nil), e.vars...), secrets: append([]SecretRef(nil), e.secrets...)}
+	if ds != nil && ds.Capture != nil && ds.Capture.Kind != model.CaptureDebezium {
+		var c *model.Container
+		for i := range ds.Team.Containers {
+			if ds.Team.Containers[i].Name == ds.Capture.Container.Name {
+				c = &ds.Team.Containers[i]
+			}
+		}
+		if c != nil && c.Postgres != nil {
+			out.add("DATASURFACE_SOURCE_URI", postgresURL(c.Postgres))
+		}
+		out.secret("DATASURFACE_SOURCE", ds.Capture.Credential.Name)
+	}
+	sort.Slice(out.vars, func(i, j int) bool { return out.vars[i].Name < out.vars[j].Name })
+	sort.Slice(out.secrets, func(i, j int) bool { return out.secrets[i].Env < out.secrets[j].Env })
+	return out
+}
+
+// Task is one merge-runner task of a DAG.
+type Task struct {
+	TaskID         string
+	Command        []string
+	JobFile        string // the job spec, relative to the platform folder
+	Env            []EnvVar
+	Secrets        []SecretRef
+	Outlets        []Asset
+	PriorityWeight int
+	TimeoutMinutes int
+}
+
+// Asset is an Iceberg table as an Airflow asset (dataset in Airflow 2).
+type Asset struct{ Name, URI string }
+
+// DAG is what dag.py.tmpl and maintenance.py.tmpl render.
+type DAG struct {
+	Header         string
+	AirflowVersion int
+	Operator       string // docker or kubernetes
+	Namespace      string
+	Image          string
+	DagID          string
+	Schedule       string // a cron expression, or "" for no schedule (external trigger)
+	Tags           []string
+	DocMD          string
+	Owner          string
+	Pool           string
+	Retries        int
+	BadInputExit   int
+	Tasks          []Task
+}
+
+// retries of a merge task; the delay grows exponentially up to 30 minutes.
+const mergeRetries = 3
+
+// timeoutMinutes bounds a run by the latency it serves.
+func timeoutMinutes(l model.Latency) int {
+	switch l {
+	case model.LatencySeconds, model.LatencyMinutes:
+		return 30
+	case model.LatencyHours:
+		return 120
+	}
+	return 360
+}
+
+func (r *renderer) baseDAG(p *model.Platform) DAG {
+	ai := p.AirflowIceberg
+	version := ai.Airflow.Version
+	if version == 0 {
+		version = 3
+	}
+	op := string(ai.Airflow.Operator)
+	if op == "" {
+		op = "docker"
+	}
+	return DAG{
+		Header: r.header(), AirflowVersion: version, Operator: op, Namespace: ai.Airflow.Namespace,
+		Image: ai.Images.MergeRunner, Pool: "iceberg_" + ai.Iceberg.Catalog.Name,
+		Retries: mergeRetries, BadInputExit: jobspec.BadInputExitCode,
+	}
+}
+
+func (r *renderer) streamDAG(p *model.Platform, s *model.Stream, env runtimeEnv) (DAG, error) {
+	ds := s.Datastore
+	d := r.baseDAG(p)
+	d.DagID = p.Name + "__" + s.Name
+	if ds.Capture.Trigger.Cron != "" {
+		d.Schedule = ds.Capture.Trigger.Cron
+	}
+	d.Owner = ds.Team.Name
+	d.Tags = []string{"datasurface", "platform:" + p.Name, "datastore:" + ds.Name, "team:" + ds.Team.Name, "capture:" + string(ds.Capture.Kind)}
+	for _, w := range s.Workspaces {
+		d.Tags = append(d.Tags, "workspace:"+w)
+	}
+	d.DocMD = streamDoc(p, s)
+	e := env.with(r, ds)
+	t := Task{
+		TaskID:         "merge",
+		Command:        []string{"merge-runner", "run", "--job", "env:DATASURFACE_JOB_SPEC"},
+		JobFile:        "jobs/" + s.Name + ".json",
+		Env:            e.vars,
+		Secrets:        e.secrets,
+		PriorityWeight: s.Priority,
+		TimeoutMinutes: timeoutMinutes(s.Latency),
+	}
+	ns := ds.Name
+	for _, st := range s.Tables {
+		if st.Live {
+			t.Outlets = append(t.Outlets, tableAsset(p, ns, model.LiveTable(st.Dataset.Name)))
+		}
+		if st.Forensic {
+			t.Outlets = append(t.Outlets, tableAsset(p, ns, model.HistoryTable(st.Dataset.Name)))
+		}
+	}
+	d.Tasks = []Task{t}
+	return d, nil
+}
+
+func tableAsset(p *model.Platform, namespace, table string) Asset {
+	cat := p.AirflowIceberg.Iceberg.Catalog.Name
+	return Asset{Name: cat + "." + namespace + "." + table, URI: "iceberg://" + cat + "/" + namespace + "/" + table}
+}
+
+// streamDoc is the DAG's doc_md: what it ingests and for whom, from the model.
+func streamDoc(p *model.Platform, s *model.Stream) string {
+	ds := s.Datastore
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s on %s\n\n", s.Name, p.Name)
+	if ds.Documentation != "" {
+		b.WriteString(strings.TrimSpace(ds.Documentation) + "\n\n")
+	}
+	fmt.Fprintf(&b, "Datastore **%s** of team **%s**, captured by %s.\n\n", ds.Name, ds.Team.Name, ds.Capture.Kind)
+	for _, st := range s.Tables {
+		kinds := []string{}
+		if st.Live {
+			kinds = append(kinds, "live")
+		}
+		if st.Forensic {
+			kinds = append(kinds, "history")
+		}
+		fmt.Fprintf(&b, "- **%s** (%s)", st.Dataset.Name, strings.Join(kinds, " and "))
+		if doc := strings.TrimSpace(st.Dataset.Documentation); doc != "" {
+			b.WriteString(": " + doc)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\nServes: %s.\n", strings.Join(s.Workspaces, ", "))
+	return b.String()
+}
+
+// maintenanceDAG compacts and expires snapshots of every table of a platform, daily.
+func (r *renderer) maintenanceDAG(pg *model.PlatformGraph, env runtimeEnv) DAG {
+	p := pg.Platform
+	d := r.baseDAG(p)
+	d.DagID = p.Name + "__maintenance"
+	d.Schedule = "@daily"
+	d.Owner = "datasurface"
+	d.Tags = []string{"datasurface", "platform:" + p.Name, "maintenance"}
+	d.DocMD = fmt.Sprintf("# Maintenance of %s\n\nCompacts data files, folds equality deletes and expires old snapshots of every Iceberg table the platform maintains, one task per stream.\n", p.Name)
+	for _, s := range pg.Streams {
+		e := env.with(r, nil) // maintenance touches the tables only, not the source
+		d.Tasks = append(d.Tasks, Task{
+			TaskID:         "maintain_" + s.Name,
+			Command:        []string{"merge-runner", "maintain", "--job", "env:DATASURFACE_JOB_SPEC"},
+			JobFile:        "jobs/" + s.Name + ".json",
+			Env:            e.vars,
+			Secrets:        e.secrets,
+			PriorityWeight: 1,
+			TimeoutMinutes: 120,
+		})
+	}
+	return d
+}

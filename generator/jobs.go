@@ -1,0 +1,166 @@
+package generator
+
+import (
+	"fmt"
+
+	"github.com/datasurface/datasurface/jobspec"
+	"github.com/datasurface/datasurface/model"
+)
+
+// Debezium's encodings as the source connector is configured; the job spec
+// states them so the merge-runner decodes exactly what was written.
+var debeziumEncoding = jobspec.Encoding{
+	DecimalHandling:    "precise",
+	TimePrecision:      "adaptive_time_microseconds",
+	BinaryHandling:     "base64",
+	SchemasEnabled:     false,
+	TombstonesOnDelete: true,
+}
+
+// Default batch bounds: a commit per half a million events or 256 MiB.
+var defaultBatch = jobspec.Batch{MaxEvents: 500_000, MaxBytes: 256 << 20}
+
+func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
+	ai := p.AirflowIceberg
+	ds := s.Datastore
+	spec := &jobspec.Spec{
+		Version:     jobspec.Version,
+		Platform:    p.Name,
+		Stream:      s.Name,
+		Datastore:   ds.Name,
+		ModelCommit: r.commit,
+		Target: jobspec.Target{
+			Catalog:     ai.Iceberg.Catalog.Name,
+			CatalogKind: string(ai.Iceberg.Catalog.Kind),
+			Warehouse:   warehouseURL(ai),
+			Namespace:   ds.Name,
+		},
+		Batch: defaultBatch,
+	}
+	switch ds.Capture.Kind {
+	case model.CaptureDebezium:
+		spec.Source = jobspec.Source{Kind: jobspec.SourceDebezium, Debezium: &jobspec.DebeziumSource{
+			Container: ai.Landing.Container.Name, Bucket: ai.Landing.Bucket, Prefix: ai.Landing.Prefix, Encoding: debeziumEncoding,
+		}}
+	case model.CaptureSnapshot, model.CaptureWatermark:
+		kind := jobspec.SourceSnapshot
+		if ds.Capture.Kind == model.CaptureWatermark {
+			kind = jobspec.SourceWatermark
+		}
+		spec.Source = jobspec.Source{Kind: kind, Postgres: &jobspec.PostgresSource{
+			Container: ds.Capture.Container.Name, Credential: ds.Capture.Credential.Name, WatermarkColumn: ds.Capture.WatermarkColumn,
+		}}
+	default:
+		return nil, fmt.Errorf("datastore %s: capture kind %q cannot be ingested", ds.Name, ds.Capture.Kind)
+	}
+	for _, st := range s.Tables {
+		d := st.Dataset
+		base := jobspec.Table{
+			Dataset:     d.Name,
+			SourceTable: sourceTable(ds, d),
+			PrimaryKey:  refNames(d.PrimaryKey),
+			PartitionBy: refNames(d.PartitionBy),
+			WriteMode:   "merge_on_read",
+		}
+		if ds.Capture.Kind == model.CaptureDebezium {
+			base.Topic = topicOf(p, ds, d)
+		}
+		for i := range d.Columns {
+			c := &d.Columns[i]
+			if c.Name == jobspec.ColValidFrom || c.Name == jobspec.ColValidTo || c.Name == jobspec.ColBatchIn || c.Name == jobspec.ColBatchOut {
+				return nil, fmt.Errorf("dataset %s.%s: column %s is reserved for history tables; rename it", ds.Name, d.Name, c.Name)
+			}
+			base.Columns = append(base.Columns, specColumn(c.Name, &c.TypeSpec, c.IsNullable(d.IsKey(c.Name))))
+		}
+		if st.Live {
+			t := base
+			t.Name, t.Mode = model.LiveTable(d.Name), jobspec.ModeLive
+			spec.Tables = append(spec.Tables, t)
+		}
+		if st.Forensic {
+			t := base
+			t.Name, t.Mode = model.HistoryTable(d.Name), jobspec.ModeForensic
+			spec.Tables = append(spec.Tables, t)
+		}
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return jobspec.Marshal(spec)
+}
+
+func specColumn(name string, t *model.TypeSpec, nullable bool) jobspec.Column {
+	c := jobspec.Column{Name: name, Type: t.Type.Base.String(), Nullable: nullable}
+	switch t.Type.Base {
+	case model.TypeDecimal:
+		c.Precision, c.Scale = int(t.Type.P), int(t.Type.S)
+	case model.TypeChar, model.TypeVarchar:
+		c.Length = int(t.Type.P)
+	}
+	for i := range t.Fields {
+		f := &t.Fields[i]
+		c.Fields = append(c.Fields, specColumn(f.Name, &f.TypeSpec, f.IsNullable(false)))
+	}
+	elem := func(e *model.Element, name string, defaultNull bool) *jobspec.Column {
+		if e == nil {
+			return nil
+		}
+		null := defaultNull
+		if e.Nullable.Set {
+			null = e.Nullable.Value
+		}
+		ec := specColumn(name, &e.TypeSpec, null)
+		return &ec
+	}
+	c.Element = elem(t.Element, "element", true)
+	c.Key = elem(t.Key, "key", false)
+	c.Value = elem(t.Value, "value", true)
+	return c
+}
+
+func refNames(rs []model.Ref) []string {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// sourceTable is schema.table in the source database.
+func sourceTable(ds *model.Datastore, d *model.Dataset) string {
+	schema := "public"
+	if ds.Capture != nil && ds.Capture.SourceSchema != "" {
+		schema = ds.Capture.SourceSchema
+	}
+	table := d.Name
+	if d.SourceTable != "" {
+		table = d.SourceTable
+	}
+	return schema + "." + table
+}
+
+// topicPrefix is Debezium's topic.prefix for a datastore on a platform.
+func topicPrefix(p *model.Platform, ds *model.Datastore) string {
+	prefix := p.Name
+	if tp := p.AirflowIceberg.KafkaConnect.TopicPrefix; tp != "" {
+		prefix = tp
+	}
+	return prefix + "." + ds.Name
+}
+
+// topicOf is the topic Debezium writes a table's changes to: <prefix>.<schema>.<table>.
+func topicOf(p *model.Platform, ds *model.Datastore, d *model.Dataset) string {
+	return topicPrefix(p, ds) + "." + sourceTable(ds, d)
+}
+
+func warehouseURL(ai *model.AirflowIceberg) string {
+	w := ai.Iceberg.Warehouse
+	u := "s3://" + w.Bucket
+	if w.Prefix != "" {
+		u += "/" + w.Prefix
+	}
+	return u
+}
