@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strconv"
@@ -121,7 +123,8 @@ func (e runtimeEnv) with(r *renderer, ds *model.Datastore) runtimeEnv {
 // Task is one merge-runner task of a DAG.
 type Task struct {
 	TaskID         string
-	Command        []string
+	Command        []string // program and arguments
+	PodName        string   // kubernetes: a valid pod name
 	JobFile        string // the job spec, relative to the platform folder
 	Env            []EnvVar
 	Secrets        []SecretRef
@@ -214,6 +217,7 @@ func (r *renderer) streamDAG(p *model.Platform, s *model.Stream, env runtimeEnv)
 			t.Outlets = append(t.Outlets, tableAsset(p, ns, model.HistoryTable(st.Dataset.Name)))
 		}
 	}
+	t.PodName = podName(d.DagID, t.TaskID)
 	d.Tasks = []Task{t}
 	return d, nil
 }
@@ -269,7 +273,19 @@ func (r *renderer) maintenanceDAG(pg *model.PlatformGraph, env runtimeEnv) DAG {
 			Secrets:        e.secrets,
 			PriorityWeight: 1,
 			TimeoutMinutes: 120,
+			PodName:        podName(d.DagID, "maintain_"+s.Name),
 		})
 	}
 	return d
+}
+
+// podName makes a Kubernetes pod name (DNS-1123: lower case, digits and '-',
+// at most 63 characters) from a DAG and task; a long one keeps a hash.
+func podName(dagID, taskID string) string {
+	n := strings.ReplaceAll(sanitize(dagID+"-"+taskID), "_", "-")
+	if len(n) <= 63 {
+		return n
+	}
+	sum := sha256.Sum256([]byte(n))
+	return strings.TrimRight(n[:54], "-") + "-" + hex.EncodeToString(sum[:4])
 }

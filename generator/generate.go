@@ -39,7 +39,7 @@ func Generate(ctx context.Context, m *model.Model, opts Options) (*Tree, error) 
 			return nil, fmt.Errorf("platform %s: %w", pg.Platform.Name, err)
 		}
 	}
-	if err := r.tree.addManifest(opts.Version, m.Commit); err != nil {
+	if err := AddManifest(r.tree, opts.Version, m.Commit); err != nil {
 		return nil, err
 	}
 	return r.tree, nil

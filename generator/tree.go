@@ -60,8 +60,8 @@ func hashOf(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// addManifest renders MANIFEST.json over the tree's other files.
-func (t *Tree) addManifest(version, commit string) error {
+// AddManifest renders MANIFEST.json over the tree's other files.
+func AddManifest(t *Tree, version, commit string) error {
 	m := Manifest{Generator: version, ModelCommit: commit, Files: []ManifestEntry{}}
 	for _, p := range t.Paths() {
 		m.Files = append(m.Files, ManifestEntry{Path: p, SHA256: hashOf(t.Files[p])})
