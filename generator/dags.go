@@ -125,7 +125,7 @@ type Task struct {
 	TaskID         string
 	Command        []string // program and arguments
 	PodName        string   // kubernetes: a valid pod name
-	JobFile        string // the job spec, relative to the platform folder
+	JobFile        string   // the job spec, relative to the platform folder
 	Env            []EnvVar
 	Secrets        []SecretRef
 	Outlets        []Asset

@@ -74,7 +74,7 @@ func SQLIdent(s string) string {
 	return `"` + strings.ReplaceAll(stripNUL(s), `"`, `""`) + `"`
 }
 
-// SQLString renders s as a single-quoted SQL string literal ('' doubles a quote).
+// SQLString renders s as a single-quoted SQL string literal (” doubles a quote).
 func SQLString(s string) string {
 	return `'` + strings.ReplaceAll(stripNUL(s), `'`, `''`) + `'`
 }
