@@ -24,11 +24,10 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 	ai := p.AirflowIceberg
 	ds := s.Datastore
 	spec := &jobspec.Spec{
-		Version:     jobspec.Version,
-		Platform:    p.Name,
-		Stream:      s.Name,
-		Datastore:   ds.Name,
-		ModelCommit: r.commit,
+		Version:   jobspec.Version,
+		Platform:  p.Name,
+		Stream:    s.Name,
+		Datastore: ds.Name,
 		Target: jobspec.Target{
 			Catalog:     ai.Iceberg.Catalog.Name,
 			CatalogKind: string(ai.Iceberg.Catalog.Kind),

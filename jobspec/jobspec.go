@@ -20,16 +20,14 @@ const Version = 1
 
 // Spec is one ingestion stream's job.
 type Spec struct {
-	Version   int    `json:"version"`
-	Platform  string `json:"platform"`
-	Stream    string `json:"stream"`    // unique per platform; also the DAG's name part
-	Datastore string `json:"datastore"` // the model's datastore
-	// ModelCommit is the model revision the spec was generated from, when known.
-	ModelCommit string  `json:"model_commit,omitempty"`
-	Source      Source  `json:"source"`
-	Target      Target  `json:"target"`
-	Tables      []Table `json:"tables"`
-	Batch       Batch   `json:"batch"`
+	Version   int     `json:"version"`
+	Platform  string  `json:"platform"`
+	Stream    string  `json:"stream"`    // unique per platform; also the DAG's name part
+	Datastore string  `json:"datastore"` // the model's datastore
+	Source    Source  `json:"source"`
+	Target    Target  `json:"target"`
+	Tables    []Table `json:"tables"`
+	Batch     Batch   `json:"batch"`
 }
 
 // Source kinds.

@@ -14,6 +14,12 @@ import (
 // errors, printing the problems.
 func loadValid(cmd *cobra.Command, mf *modelFlags, args []string) (*model.Model, error) {
 	m, loadErrs, err := mf.load(cmd, args)
+	return checkValid(cmd, m, loadErrs, err)
+}
+
+// checkValid takes what a load returned and refuses a model that could not
+// be read (exit 2) or has lint errors (exit 1), printing the problems.
+func checkValid(cmd *cobra.Command, m *model.Model, loadErrs []*model.LoadError, err error) (*model.Model, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUnread, err: err}
 	}

@@ -70,6 +70,7 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.AddCommand(newValidate(), newSchema())
+	root.AddCommand(newValidate(), newSchema(), newGenerate(), newSynth())
+	root.AddCommand(newPlan())
 	return root
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,6 +49,7 @@ func newValidate() *cobra.Command {
 	var mf modelFlags
 	var format string
 	var reports []string
+	var stats bool
 	cmd := &cobra.Command{
 		Use:   "validate [DIR | --repo PATH --rev REV]",
 		Short: "Lint a model and report its problems",
@@ -57,13 +59,18 @@ Exit status: 0 when there are no errors, 1 when there are, 2 when the model
 cannot be read (YAML syntax, unknown or duplicate keys, wrong types).
 
 --report FORMAT=FILE writes an extra report, e.g. for GitLab:
-  --report codequality=gl-code-quality-report.json --report junit=lint-junit.xml`,
+  --report codequality=gl-code-quality-report.json --report junit=lint-junit.xml
+
+--stats prints to stderr, after the report, the wall time of loading and of
+linting, the model's size and the peak resident memory.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			st := runStats{start: time.Now()}
 			m, loadErrs, err := mf.load(cmd, args)
 			if err != nil {
 				return &exitError{code: exitUnread, err: err}
 			}
+			st.load = time.Since(st.start)
 			source := m.Source
 			var ps []lint.Problem
 			code := exitOK
@@ -75,6 +82,7 @@ cannot be read (YAML syntax, unknown or duplicate keys, wrong types).
 					code = exitProblems
 				}
 			}
+			st.lint = time.Since(st.start) - st.load
 			if err := lint.Write(cmd.OutOrStdout(), format, source, ps); err != nil {
 				return &exitError{code: exitUnread, err: err}
 			}
@@ -82,6 +90,10 @@ cannot be read (YAML syntax, unknown or duplicate keys, wrong types).
 				if err := writeReport(r, source, ps); err != nil {
 					return &exitError{code: exitUnread, err: err}
 				}
+			}
+			if stats {
+				st.reports = time.Since(st.start) - st.load - st.lint
+				st.write(cmd.ErrOrStderr(), m)
 			}
 			if code != exitOK {
 				return &exitError{code: code}
@@ -92,6 +104,7 @@ cannot be read (YAML syntax, unknown or duplicate keys, wrong types).
 	mf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "human", "output format: "+strings.Join(lint.Formats, ", "))
 	cmd.Flags().StringArrayVar(&reports, "report", nil, "also write FORMAT=FILE (repeatable)")
+	cmd.Flags().BoolVar(&stats, "stats", false, "print timings, model size and peak memory to stderr")
 	return cmd
 }
 
