@@ -1,0 +1,232 @@
+// Package fold folds a batch of one table's change events, in (partition,
+// offset) order, into what the merge must do: per primary key the last
+// event wins; a delete deletes; an update that changes the key deletes the
+// old key and upserts the new one; a truncate empties everything before it
+// and marks the table to be emptied; tombstones are skipped.
+//
+// An unchanged TOAST value (row.Unavailable) takes the value of an earlier
+// event for the same row in the batch when there is one; otherwise it stays
+// unavailable and the upsert says which stored row (FillFrom) holds it.
+package fold
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
+	"github.com/datasurface/datasurface/merge-runner/internal/row"
+)
+
+// Counts are the events of the batch by op, as seen. Whether an upsert
+// inserts or updates is decided against the table, later.
+type Counts struct {
+	Creates    int
+	Reads      int // snapshot reads
+	Updates    int
+	Deletes    int
+	Truncates  int
+	Tombstones int
+	// KeyChanges counts updates whose before key differs from the after key
+	// (also counted in Updates).
+	KeyChanges int
+}
+
+// Events is the number of events counted.
+func (c Counts) Events() int {
+	return c.Creates + c.Reads + c.Updates + c.Deletes + c.Truncates + c.Tombstones
+}
+
+// Upsert is the final row of a key.
+type Upsert struct {
+	Key []row.Value
+	// Row is in the spec's column order. It may hold row.Unavailable()
+	// values that no event in the batch could fill.
+	Row []row.Value
+	// FillFrom is the key of the stored row that holds the values of Row's
+	// unavailable columns: Key itself, or the old key when the key changed
+	// within the batch. It is nil when Row has no unavailable value, and also
+	// when the stored row is gone (deleted or truncated earlier in the
+	// batch), in which case the values cannot be filled.
+	FillFrom []row.Value
+	// Last is the op of the last event for the key (create, read or update),
+	// SourceTsMs its commit time and Partition/Offset where it was read.
+	Last       debezium.Op
+	SourceTsMs int64
+	Partition  int32
+	Offset     int64
+}
+
+// Result is what the merge applies, in this order: empty the table when
+// Truncate is set, delete the Deletes keys, upsert the Upserts rows. A key is
+// in at most one of Deletes and Upserts.
+type Result struct {
+	Truncate bool
+	Deletes  [][]row.Value
+	Upserts  []Upsert
+	Counts   Counts
+}
+
+type entry struct {
+	key      []row.Value
+	present  bool // false: deleted in the batch
+	row      []row.Value
+	fillFrom []row.Value
+	last     *debezium.Event
+	order    int
+}
+
+// Folder folds events one at a time.
+type Folder struct {
+	entries   map[string]*entry
+	order     int
+	truncated bool
+	counts    Counts
+	buf       []byte
+}
+
+// New returns an empty folder.
+func New() *Folder { return &Folder{entries: map[string]*entry{}} }
+
+// Fold folds a batch of events.
+func Fold(events []debezium.Event) Result {
+	f := New()
+	for i := range events {
+		f.Add(&events[i])
+	}
+	return f.Result()
+}
+
+// Add folds in the next event. The folder keeps the event's rows; the
+// event must not change afterwards.
+func (f *Folder) Add(ev *debezium.Event) {
+	switch ev.Op {
+	case debezium.OpTombstone:
+		f.counts.Tombstones++
+	case debezium.OpTruncate:
+		f.counts.Truncates++
+		f.truncated = true
+		clear(f.entries)
+	case debezium.OpDelete:
+		f.counts.Deletes++
+		e := f.get(ev.Key)
+		e.present, e.row, e.fillFrom, e.last = false, nil, nil, ev
+	case debezium.OpCreate, debezium.OpRead, debezium.OpUpdate:
+		switch ev.Op {
+		case debezium.OpCreate:
+			f.counts.Creates++
+		case debezium.OpRead:
+			f.counts.Reads++
+		default:
+			f.counts.Updates++
+		}
+		e := f.get(ev.Key)
+		prev, storedKey := f.state(e), ev.Key
+		if ev.Op == debezium.OpUpdate && ev.BeforeKey != nil {
+			if old := f.get(ev.BeforeKey); old != e {
+				// A key change: the row under the old key is deleted and
+				// continues under the new key.
+				f.counts.KeyChanges++
+				prev, storedKey = f.state(old), ev.BeforeKey
+				old.present, old.row, old.fillFrom, old.last = false, nil, nil, ev
+			}
+		}
+		r, fillFrom := fill(ev.After, prev, storedKey)
+		e.present, e.row, e.fillFrom, e.last = true, r, fillFrom, ev
+	}
+}
+
+// prevState is the earlier state of a row in the batch.
+type prevState struct {
+	known    bool // false: the batch has none; the stored row, if any, is current
+	present  bool // false: deleted or truncated earlier in the batch
+	row      []row.Value
+	fillFrom []row.Value
+}
+
+func (f *Folder) state(e *entry) prevState {
+	switch {
+	case e.present:
+		return prevState{known: true, present: true, row: e.row, fillFrom: e.fillFrom}
+	case e.last != nil || f.truncated:
+		return prevState{known: true}
+	}
+	return prevState{}
+}
+
+// fill replaces the unavailable values of after with those of the previous
+// state of the row in the batch and says where any still unavailable
+// values are stored; storedKey is where the stored row is.
+func fill(after []row.Value, prev prevState, storedKey []row.Value) ([]row.Value, []row.Value) {
+	out := after
+	copied := false
+	unavailable := false
+	for i, v := range after {
+		if !v.IsUnavailable() {
+			continue
+		}
+		if prev.present {
+			if !copied {
+				out = append([]row.Value(nil), after...)
+				copied = true
+			}
+			out[i] = prev.row[i]
+		}
+		if out[i].IsUnavailable() {
+			unavailable = true
+		}
+	}
+	if !unavailable {
+		return out, nil
+	}
+	switch {
+	case !prev.known:
+		return out, storedKey
+	case prev.present:
+		return out, prev.fillFrom
+	}
+	return out, nil // deleted or truncated earlier in the batch: nothing to fill from
+}
+
+func (f *Folder) get(key []row.Value) *entry {
+	f.buf = row.AppendKey(f.buf[:0], key)
+	if e, ok := f.entries[string(f.buf)]; ok { // no allocation for the lookup
+		return e
+	}
+	e := &entry{key: key, order: f.order}
+	f.order++
+	f.entries[string(f.buf)] = e
+	return e
+}
+
+// Counts are the events folded so far.
+func (f *Folder) Counts() Counts { return f.counts }
+
+// Result is the folded batch. Deletes and upserts are in the order their
+// keys first appeared (after the last truncate).
+func (f *Folder) Result() Result {
+	res := Result{Truncate: f.truncated, Counts: f.counts}
+	ordered := make([]*entry, len(f.entries))
+	n := 0
+	for _, e := range f.entries {
+		ordered[n] = e
+		n++
+	}
+	sortByOrder(ordered)
+	for _, e := range ordered {
+		switch {
+		case e.present:
+			res.Upserts = append(res.Upserts, Upsert{
+				Key: e.key, Row: e.row, FillFrom: e.fillFrom,
+				Last: e.last.Op, SourceTsMs: e.last.SourceTsMs, Partition: e.last.Partition, Offset: e.last.Offset,
+			})
+		case !f.truncated:
+			// After a truncate the table is emptied: deleting is moot.
+			res.Deletes = append(res.Deletes, e.key)
+		}
+	}
+	return res
+}
+
+func sortByOrder(es []*entry) {
+	slices.SortFunc(es, func(a, b *entry) int { return cmp.Compare(a.order, b.order) })
+}
