@@ -260,7 +260,11 @@ func (r *renderer) maintenanceDAG(pg *model.PlatformGraph, env runtimeEnv) DAG {
 	d := r.baseDAG(p)
 	d.DagID = p.Name + "__maintenance"
 	d.Schedule = "@daily"
-	d.Owner = "datasurface"
+	// No team owns the maintenance DAG: the platform's default owner does.
+	d.Owner = p.AirflowIceberg.Airflow.Owner
+	if d.Owner == "" {
+		d.Owner = "datasurface"
+	}
 	d.Tags = []string{"datasurface", "platform:" + p.Name, "maintenance"}
 	d.DocMD = fmt.Sprintf("# Maintenance of %s\n\nCompacts data files, folds equality deletes and expires old snapshots of every Iceberg table the platform maintains, one task per stream.\n", p.Name)
 	for _, s := range pg.Streams {

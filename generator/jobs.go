@@ -95,6 +95,9 @@ func specColumn(name string, t *model.TypeSpec, nullable bool) jobspec.Column {
 		c.Precision, c.Scale = int(t.Type.P), int(t.Type.S)
 	case model.TypeChar, model.TypeVarchar:
 		c.Length = int(t.Type.P)
+	case model.TypeTime, model.TypeTimestamp, model.TypeTimestampTZ:
+		p := int(t.Type.TimePrecision())
+		c.TimePrecision = &p
 	}
 	for i := range t.Fields {
 		f := &t.Fields[i]

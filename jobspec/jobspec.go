@@ -117,16 +117,20 @@ type Table struct {
 
 // Column is a column or a nested field with its type.
 type Column struct {
-	Name      string   `json:"name"`
-	Type      string   `json:"type"` // boolean, int8..int64, float32, float64, decimal, char, varchar, text, date, time, timestamp, timestamptz, uuid, binary, json, struct, list, map
-	Length    int      `json:"length,omitempty"`
-	Precision int      `json:"precision,omitempty"`
-	Scale     int      `json:"scale,omitempty"`
-	Nullable  bool     `json:"nullable"`
-	Fields    []Column `json:"fields,omitempty"`  // struct
-	Element   *Column  `json:"element,omitempty"` // list
-	Key       *Column  `json:"key,omitempty"`     // map
-	Value     *Column  `json:"value,omitempty"`   // map
+	Name      string `json:"name"`
+	Type      string `json:"type"` // boolean, int8..int64, float32, float64, decimal, char, varchar, text, date, time, timestamp, timestamptz, uuid, binary, json, struct, list, map
+	Length    int    `json:"length,omitempty"`
+	Precision int    `json:"precision,omitempty"`
+	Scale     int    `json:"scale,omitempty"`
+	// TimePrecision is a time or timestamp column's fractional-second
+	// precision in the source (0-6); Debezium sends precision 0-3 in
+	// milliseconds and 4-6 in microseconds.
+	TimePrecision *int     `json:"time_precision,omitempty"`
+	Nullable      bool     `json:"nullable"`
+	Fields        []Column `json:"fields,omitempty"`  // struct
+	Element       *Column  `json:"element,omitempty"` // list
+	Key           *Column  `json:"key,omitempty"`     // map
+	Value         *Column  `json:"value,omitempty"`   // map
 }
 
 // Batch bounds the work of one commit.

@@ -72,21 +72,37 @@ func (b Base) Params() int {
 // Nested reports whether the type is struct, list or map.
 func (b Base) Nested() bool { return b == TypeStruct || b == TypeList || b == TypeMap }
 
+// Temporal reports whether the type takes an optional fractional-second
+// precision: time(p), timestamp(p), timestamptz(p).
+func (b Base) Temporal() bool { return b == TypeTime || b == TypeTimestamp || b == TypeTimestampTZ }
+
 // DataType is a column type with its parameters: for decimal P is the
-// precision and S the scale, for char and varchar P is the length.
+// precision and S the scale, for char and varchar P is the length, for time
+// and timestamps P is the fractional-second precision when HasP (the source
+// column's, which tells how Debezium encodes it; 6 when not given).
 type DataType struct {
 	Base Base
+	HasP bool
 	P, S int32
 }
 
 func (t DataType) String() string {
-	switch t.Base.Params() {
-	case 2:
+	switch {
+	case t.Base.Params() == 2:
 		return fmt.Sprintf("%s(%d,%d)", t.Base, t.P, t.S)
-	case 1:
+	case t.Base.Params() == 1, t.Base.Temporal() && t.HasP:
 		return fmt.Sprintf("%s(%d)", t.Base, t.P)
 	}
 	return t.Base.String()
+}
+
+// TimePrecision is the fractional-second precision of a time or timestamp
+// type: as given, else 6 (microseconds, PostgreSQL's default).
+func (t DataType) TimePrecision() int32 {
+	if t.HasP {
+		return t.P
+	}
+	return 6
 }
 
 // ParseDataType reads a type such as int64, varchar(20) or decimal(10, 2).
@@ -107,6 +123,14 @@ func ParseDataType(s string) (DataType, error) {
 	args, closed := strings.CutSuffix(strings.TrimSpace(args), ")")
 	if !closed {
 		return DataType{}, fmt.Errorf("type %q is missing its closing parenthesis", s)
+	}
+	if b.Temporal() {
+		n, err := strconv.ParseInt(strings.TrimSpace(args), 10, 32)
+		if err != nil {
+			return DataType{}, fmt.Errorf("type %s takes an optional precision, %s(p), found %q", name, name, s)
+		}
+		t.HasP, t.P = true, int32(n)
+		return t, nil
 	}
 	if b.Params() == 0 {
 		return DataType{}, fmt.Errorf("type %s takes no parameters", name)

@@ -65,7 +65,7 @@ func compareType(out *[]Evolution, path string, old, new *TypeSpec) {
 		}
 		return
 	}
-	if o == n {
+	if o == n || o.Base.Temporal() && o.Base == n.Base && o.TimePrecision() == n.TimePrecision() {
 		return
 	}
 	if rule, ok := widens(o, n); ok {
@@ -156,6 +156,8 @@ func widens(o, n DataType) (string, bool) {
 		return "widen-string", true
 	case o.Base == TypeChar && n.Base == TypeVarchar && n.P == o.P:
 		return "widen-string", true
+	case o.Base.Temporal() && n.Base == o.Base && n.TimePrecision() > o.TimePrecision():
+		return "widen-time-precision", true
 	}
 	return "", false
 }

@@ -139,3 +139,31 @@ func TestCompareNestedFieldByField(t *testing.T) {
 	require.Len(t, ev, 1)
 	assert.Equal(t, "type-change", ev[0].Rule)
 }
+
+func TestTemporalPrecision(t *testing.T) {
+	for _, c := range []struct {
+		in, out string
+		p       int32
+	}{{"timestamp", "timestamp", 6}, {"timestamp(3)", "timestamp(3)", 3}, {"time(0)", "time(0)", 0}, {"timestamptz(6)", "timestamptz(6)", 6}} {
+		dt, err := model.ParseDataType(c.in)
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.out, dt.String())
+		assert.Equal(t, c.p, dt.TimePrecision())
+	}
+	_, err := model.ParseDataType("timestamp(x)")
+	assert.ErrorContains(t, err, "optional precision")
+	_, err = model.ParseDataType("date(3)")
+	assert.ErrorContains(t, err, "takes no parameters")
+
+	o, n := col(t, "ts", "timestamp(3)"), col(t, "ts", "timestamp")
+	ev := model.CompareColumn(&o, &n, false, false)
+	require.Len(t, ev, 1)
+	assert.Equal(t, "widen-time-precision", ev[0].Rule)
+	assert.True(t, ev[0].Allowed)
+	ev = model.CompareColumn(&n, &o, false, false)
+	require.Len(t, ev, 1)
+	assert.Equal(t, "narrow", ev[0].Rule)
+	// timestamp and timestamp(6) are the same type.
+	six := col(t, "ts", "timestamp(6)")
+	assert.Empty(t, model.CompareColumn(&n, &six, false, false))
+}

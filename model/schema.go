@@ -31,7 +31,7 @@ func (OptBool) JSONSchema() map[string]any { return map[string]any{"type": "bool
 func (DataType) JSONSchema() map[string]any {
 	return map[string]any{
 		"type":    "string",
-		"pattern": `^\s*(boolean|int8|int16|int32|int64|float32|float64|text|date|time|timestamp|timestamptz|uuid|binary|json|struct|list|map|(char|varchar)\s*\(\s*\d+\s*\)|decimal\s*\(\s*\d+\s*,\s*\d+\s*\))\s*$`,
+		"pattern": `^\s*(boolean|int8|int16|int32|int64|float32|float64|text|date|uuid|binary|json|struct|list|map|(time|timestamp|timestamptz)(\s*\(\s*\d+\s*\))?|(char|varchar)\s*\(\s*\d+\s*\)|decimal\s*\(\s*\d+\s*,\s*\d+\s*\))\s*$`,
 	}
 }
 

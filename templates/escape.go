@@ -71,31 +71,58 @@ func JSON(v any) (string, error) {
 
 // SQLIdent renders a name as a double-quoted SQL identifier ("" doubles a quote).
 func SQLIdent(s string) string {
-	return `"` + strings.ReplaceAll(stripNUL(s), `"`, `""`) + `"`
+	return `"` + strings.ReplaceAll(text(s), `"`, `""`) + `"`
 }
 
-// SQLString renders s as a single-quoted SQL string literal (” doubles a quote).
+// SQLString renders s as a single-quoted SQL string literal (a quote is doubled).
 func SQLString(s string) string {
-	return `'` + strings.ReplaceAll(stripNUL(s), `'`, `''`) + `'`
+	return `'` + strings.ReplaceAll(text(s), `'`, `''`) + `'`
 }
 
-// SQLComment renders text as SQL line comments, one per line.
+// SQLComment renders text as SQL line comments, one per line (\n, \r\n and
+// a lone \r all end a line).
 func SQLComment(s string) string {
-	lines := strings.Split(strings.ReplaceAll(stripNUL(s), "\r", ""), "\n")
-	for i, l := range lines {
-		lines[i] = "-- " + l
-	}
-	return strings.Join(lines, "\n")
+	return commentLines(s, "-- ")
 }
 
-// PythonComment renders text as Python comment lines.
+// PythonComment renders text as Python comment lines (\n, \r\n and a lone
+// \r all end a line).
 func PythonComment(s string) string {
-	lines := strings.Split(strings.ReplaceAll(stripNUL(s), "\r", ""), "\n")
+	return commentLines(s, "# ")
+}
+
+func commentLines(s, prefix string) string {
+	s = strings.ReplaceAll(strings.ReplaceAll(text(s), "\r\n", "\n"), "\r", "\n")
+	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = "# " + l
+		lines[i] = prefix + l
 	}
 	return strings.Join(lines, "\n")
 }
 
-// stripNUL drops NUL characters, which no SQL engine or Python file accepts.
-func stripNUL(s string) string { return strings.ReplaceAll(s, "\x00", "") }
+// text makes model text fit a SQL or Python source file: each byte of
+// invalid UTF-8 becomes U+FFFD (as Python does), so the file stays valid
+// UTF-8, then NUL characters, which no SQL engine or Python file accepts, are
+// dropped.
+func text(s string) string {
+	return strings.ReplaceAll(validUTF8(s), "\x00", "")
+}
+
+// validUTF8 replaces each byte of invalid UTF-8 with U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

@@ -93,6 +93,10 @@ func (l *linter) columnType(t *model.TypeSpec, pos model.Pos, path string) {
 		if dt.P < 1 {
 			l.errorf("schema-type", pos, path, "%s length must be at least 1, found %d", dt.Base, dt.P)
 		}
+	case model.TypeTime, model.TypeTimestamp, model.TypeTimestampTZ:
+		if dt.HasP && (dt.P < 0 || dt.P > 6) {
+			l.errorf("schema-type", pos, path, "%s precision %d is out of range; use 0 to 6 (fractional-second digits)", dt.Base, dt.P)
+		}
 	}
 	if dt.Base.Nested() || len(t.Fields) > 0 || t.Element != nil || t.Key != nil || t.Value != nil {
 		parts := [...]struct {

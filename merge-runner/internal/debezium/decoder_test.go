@@ -171,7 +171,7 @@ func TestDecodeEncodingModes(t *testing.T) {
 	table := &jobspec.Table{Name: "m", Topic: "m", Mode: jobspec.ModeLive, PrimaryKey: []string{"id"}, Columns: []jobspec.Column{
 		{Name: "id", Type: "int32"},
 		{Name: "amount", Type: "decimal", Precision: 10, Scale: 2, Nullable: true},
-		{Name: "t", Type: "time", Precision: 3, Nullable: true},
+		{Name: "t", Type: "time", TimePrecision: intPtr(3), Nullable: true},
 		{Name: "ts", Type: "timestamp", Nullable: true},
 		{Name: "bin", Type: "binary", Nullable: true},
 		{Name: "m", Type: "map", Nullable: true, Key: &jobspec.Column{Type: "int32"}, Value: &jobspec.Column{Type: "boolean"}},

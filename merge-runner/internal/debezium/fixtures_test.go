@@ -34,7 +34,7 @@ func sinkTable() *jobspec.Table {
 			{Name: "born", Type: "date", Nullable: true},
 			{Name: "opens", Type: "time", Nullable: true},
 			{Name: "seen_at", Type: "timestamp", Nullable: true},
-			{Name: "logged_at", Type: "timestamp", Precision: 3, Nullable: true},
+			{Name: "logged_at", Type: "timestamp", TimePrecision: intPtr(3), Nullable: true},
 			{Name: "created_at", Type: "timestamptz"},
 			{Name: "ref", Type: "uuid", Nullable: true},
 			{Name: "blob", Type: "binary", Nullable: true},
@@ -203,3 +203,5 @@ func replaceField(image, name, old, new string) string {
 	}
 	return strings.Replace(image, from, `"`+name+`":`+new, 1)
 }
+
+func intPtr(i int) *int { return &i }

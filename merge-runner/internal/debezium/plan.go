@@ -168,7 +168,7 @@ func newColPlan(c *jobspec.Column, path string, enc jobspec.Encoding) (*colPlan,
 		switch strings.ToLower(enc.TimePrecision) {
 		case "", "adaptive_time_microseconds":
 		case "adaptive":
-			if c.Precision >= 1 && c.Precision <= 3 {
+			if timeInMillis(c) {
 				cp.unit = unitMilli
 			}
 		case "connect":
@@ -183,7 +183,7 @@ func newColPlan(c *jobspec.Column, path string, enc jobspec.Encoding) (*colPlan,
 		cp.unit = unitMicro
 		switch strings.ToLower(enc.TimePrecision) {
 		case "", "adaptive_time_microseconds", "adaptive":
-			if c.Precision >= 1 && c.Precision <= 3 {
+			if timeInMillis(c) {
 				cp.unit = unitMilli
 			}
 		case "connect":
@@ -274,4 +274,10 @@ func (p *tablePlan) clone() *tablePlan {
 		c.cols[i] = cp.clone()
 	}
 	return &c
+}
+
+// timeInMillis reports whether Debezium's adaptive modes send a time or
+// timestamp column in milliseconds: when its source precision is 0 to 3.
+func timeInMillis(c *jobspec.Column) bool {
+	return c.TimePrecision != nil && *c.TimePrecision <= 3
 }

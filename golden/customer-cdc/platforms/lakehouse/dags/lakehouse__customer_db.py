@@ -50,7 +50,6 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["datasurface", "platform:lakehouse", "datastore:customer_db", "team:crm", "capture:debezium_cdc", "workspace:campaigns", "workspace:credit_audit"],
-    doc_md="# customer_db on lakehouse\n\nCustomers and their addresses, from the CRM's PostgreSQL.\n\nDatastore **customer_db** of team **crm**, captured by debezium_cdc.\n\n- **customers** (live and history): One row per customer.\n- **addresses** (live): Postal addresses; a customer has several.\n\nServes: campaigns, credit_audit.\n",
     default_args={
         "owner": "crm",
         "retries": 3,
@@ -59,6 +58,9 @@ with DAG(
         "max_retry_delay": timedelta(minutes=30),
     },
 ) as dag:
+    # Documentation is model text: it is assigned here, never passed to DAG(),
+    # which in Airflow 2.4 to 2.9.2 renders doc_md as a Jinja template.
+    dag.doc_md = "# customer_db on lakehouse\n\nCustomers and their addresses, from the CRM's PostgreSQL.\n\nDatastore **customer_db** of team **crm**, captured by debezium_cdc.\n\n- **customers** (live and history): One row per customer.\n- **addresses** (live): Postal addresses; a customer has several.\n\nServes: campaigns, credit_audit.\n"
     MergeRunner(
         task_id="merge",
         image="registry.acme.internal/datasurface/merge-runner:1.0.0",

@@ -50,15 +50,17 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["datasurface", "platform:lakehouse", "maintenance"],
-    doc_md="# Maintenance of lakehouse\n\nCompacts data files, folds equality deletes and expires old snapshots of every Iceberg table the platform maintains, one task per stream.\n",
     default_args={
-        "owner": "datasurface",
+        "owner": "data-platform",
         "retries": 3,
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
     },
 ) as dag:
+    # Documentation is model text: it is assigned here, never passed to DAG(),
+    # which in Airflow 2.4 to 2.9.2 renders doc_md as a Jinja template.
+    dag.doc_md = "# Maintenance of lakehouse\n\nCompacts data files, folds equality deletes and expires old snapshots of every Iceberg table the platform maintains, one task per stream.\n"
     MergeRunner(
         task_id="maintain_customer_db",
         image="registry.acme.internal/datasurface/merge-runner:1.0.0",

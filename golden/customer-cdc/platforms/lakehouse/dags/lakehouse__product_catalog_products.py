@@ -50,7 +50,6 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     tags=["datasurface", "platform:lakehouse", "datastore:product_catalog", "team:crm", "capture:sql_snapshot", "workspace:campaigns"],
-    doc_md="# product_catalog_products on lakehouse\n\nThe product catalogue, copied nightly from the CRM's reference schema.\n\nDatastore **product_catalog** of team **crm**, captured by sql_snapshot.\n\n- **products** (live): One row per product.\n\nServes: campaigns.\n",
     default_args={
         "owner": "crm",
         "retries": 3,
@@ -59,6 +58,9 @@ with DAG(
         "max_retry_delay": timedelta(minutes=30),
     },
 ) as dag:
+    # Documentation is model text: it is assigned here, never passed to DAG(),
+    # which in Airflow 2.4 to 2.9.2 renders doc_md as a Jinja template.
+    dag.doc_md = "# product_catalog_products on lakehouse\n\nThe product catalogue, copied nightly from the CRM's reference schema.\n\nDatastore **product_catalog** of team **crm**, captured by sql_snapshot.\n\n- **products** (live): One row per product.\n\nServes: campaigns.\n"
     MergeRunner(
         task_id="merge",
         image="registry.acme.internal/datasurface/merge-runner:1.0.0",
