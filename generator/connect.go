@@ -28,16 +28,19 @@ func fileSecret(credential, key string) string {
 	return "${file:" + secretsDir + "/" + credential + ".properties:" + key + "}"
 }
 
-// pgName makes a PostgreSQL identifier (slot or publication name): lower
-// case, at most 63 characters; a long name keeps a hash of the whole so two
-// long names stay distinct.
-func pgName(parts ...string) string {
-	n := sanitize(strings.Join(parts, "_"))
-	if len(n) <= 63 {
-		return n
+// pgName makes a PostgreSQL identifier (slot or publication name) for a
+// datastore on a platform: lower case, at most 63 characters, ending in a
+// hash of the exact names so that different pairs never share a slot (slots
+// are per server; lower-casing and joining alone would let lake+house_db and
+// lake_house+db collide).
+func pgName(platform, datastore string) string {
+	sum := sha256.Sum256([]byte(platform + "\x00" + datastore))
+	suffix := "_" + hex.EncodeToString(sum[:4])
+	n := sanitize("ds_" + platform + "_" + datastore)
+	if len(n) > 63-len(suffix) {
+		n = n[:63-len(suffix)]
 	}
-	sum := sha256.Sum256([]byte(n))
-	return n[:54] + "_" + hex.EncodeToString(sum[:4])
+	return n + suffix
 }
 
 // flushFor sets how the S3 sink closes files for a latency: records per file
@@ -124,8 +127,8 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 			"database.user":                  fileSecret(cred, "username"),
 			"database.password":              fileSecret(cred, "password"),
 			"topic.prefix":                   topicPrefix(p, ds),
-			"slot.name":                      pgName("ds", p.Name, ds.Name),
-			"publication.name":               pgName("ds", p.Name, ds.Name),
+			"slot.name":                      pgName(p.Name, ds.Name),
+			"publication.name":               pgName(p.Name, ds.Name),
 			"publication.autocreate.mode":    "filtered",
 			"table.include.list":             strings.Join(tables, ","),
 			"snapshot.mode":                  "initial",
@@ -146,7 +149,7 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 			"tasks.max":                      "1",
 			"topics":                         strings.Join(topics, ","),
 			"s3.bucket.name":                 ai.Landing.Bucket,
-			"topics.dir":                     ai.Landing.Prefix,
+			"topics.dir":                     landingPrefix(ai),
 			"storage.class":                  "io.confluent.connect.s3.storage.S3Storage",
 			"format.class":                   "io.confluent.connect.s3.format.json.JsonFormat",
 			"partitioner.class":              "io.confluent.connect.storage.partitioner.DefaultPartitioner",

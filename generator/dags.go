@@ -86,7 +86,8 @@ func (e *runtimeEnv) secret(prefix, credential string) {
 	if credential == "" {
 		return
 	}
-	k8s := strings.ReplaceAll(sanitize(credential), "_", "-")
+	// Kubernetes secret names are DNS-1123 labels: no '_', no '-' at either end.
+	k8s := strings.Trim(strings.ReplaceAll(sanitize(credential), "_", "-"), "-")
 	e.secrets = append(e.secrets,
 		SecretRef{Env: prefix + "_USER", Connection: credential, Field: "login", Secret: k8s, Key: "username"},
 		SecretRef{Env: prefix + "_PASSWORD", Connection: credential, Field: "password", Secret: k8s, Key: "password"})

@@ -39,7 +39,7 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 	switch ds.Capture.Kind {
 	case model.CaptureDebezium:
 		spec.Source = jobspec.Source{Kind: jobspec.SourceDebezium, Debezium: &jobspec.DebeziumSource{
-			Container: ai.Landing.Container.Name, Bucket: ai.Landing.Bucket, Prefix: ai.Landing.Prefix, Encoding: debeziumEncoding,
+			Container: ai.Landing.Container.Name, Bucket: ai.Landing.Bucket, Prefix: landingPrefix(ai), Encoding: debeziumEncoding,
 		}}
 	case model.CaptureSnapshot, model.CaptureWatermark:
 		kind := jobspec.SourceSnapshot
@@ -165,4 +165,14 @@ func warehouseURL(ai *model.AirflowIceberg) string {
 		u += "/" + w.Prefix
 	}
 	return u
+}
+
+// landingPrefix is the S3 sink's topics.dir: the platform's landing prefix,
+// or the sink's own default "topics" when none is given. Both the sink config
+// and the job spec use it, so they always agree.
+func landingPrefix(ai *model.AirflowIceberg) string {
+	if ai.Landing.Prefix == "" {
+		return "topics"
+	}
+	return ai.Landing.Prefix
 }
