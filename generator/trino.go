@@ -3,9 +3,11 @@ package generator
 import (
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/model"
+	"github.com/datasurface/datasurface/templates"
 )
 
 // TrinoSchema is what trino.sql.tmpl renders: one workspace's schema and views.
@@ -19,9 +21,11 @@ type TrinoSchema struct {
 
 // TrinoView is one view over an Iceberg table.
 type TrinoView struct {
-	Name      string
-	Comment   string
-	Columns   []string
+	Name    string
+	Comment string
+	Columns []string
+	// Select is Columns as an SQL select list, each escaped with SQLIdent.
+	Select    string
 	Namespace string // the datastore's namespace in the catalog
 	Table     string
 	// Current keeps only current versions (a live view over a history table).
@@ -34,7 +38,9 @@ func (r *renderer) trino(pg *model.PlatformGraph) error {
 	if catalog == "" {
 		catalog = p.AirflowIceberg.Iceberg.Catalog.Name
 	}
-	for _, wv := range pg.Workspaces {
+	rendered := make([][]byte, len(pg.Workspaces))
+	err := parallel(len(pg.Workspaces), func(i int) error {
+		wv := pg.Workspaces[i]
 		w := wv.Workspace
 		ts := TrinoSchema{Header: r.header(), Catalog: catalog, Schema: w.Name, Documentation: w.Documentation}
 		// A view is named after its dataset unless two sinks share that name.
@@ -70,11 +76,23 @@ func (r *renderer) trino(pg *model.PlatformGraph) error {
 				seen[name+"_history"] = true
 			}
 		}
-		b, err := r.ts.Render("trino.sql.tmpl", ts)
-		if err != nil {
-			return err
+		for vi := range ts.Views {
+			v := &ts.Views[vi]
+			quoted := make([]string, len(v.Columns))
+			for ci, c := range v.Columns {
+				quoted[ci] = templates.SQLIdent(c)
+			}
+			v.Select = strings.Join(quoted, ", ")
 		}
-		if err := r.tree.add(platformDir(p)+"/trino/"+w.Name+".sql", b); err != nil {
+		b, err := r.ts.Render("trino.sql.tmpl", ts)
+		rendered[i] = b
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for i, wv := range pg.Workspaces {
+		if err := r.tree.add(platformDir(p)+"/trino/"+wv.Workspace.Name+".sql", rendered[i]); err != nil {
 			return err
 		}
 	}
