@@ -71,6 +71,6 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 	}
 	root.AddCommand(newValidate(), newSchema(), newGenerate(), newSynth())
-	root.AddCommand(newPlan())
+	root.AddCommand(newPlan(), newJobSpecSchema())
 	return root
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/model"
 	"github.com/datasurface/datasurface/model/lint"
 )
@@ -122,6 +123,22 @@ func writeReport(spec, source string, ps []lint.Problem) error {
 		return err
 	}
 	return f.Close()
+}
+
+func newJobSpecSchema() *cobra.Command {
+	return &cobra.Command{
+		Use:   "jobspec-schema",
+		Short: "Print the JSON Schema of merge-runner job specs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			b, err := jobspec.JSONSchema()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
 }
 
 func newSchema() *cobra.Command {
