@@ -3,14 +3,15 @@ package model
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/datasurface/datasurface/model/internal/decode"
 	"github.com/datasurface/datasurface/model/internal/yamlnode"
@@ -66,7 +67,7 @@ func Load(ctx context.Context, src Source) (*Model, []*LoadError, error) {
 	}
 	m := &Model{Source: src.Describe(), Commit: src.Commit()}
 	errs = append(errs, assemble(m, files)...)
-	if m.Ecosystem == nil {
+	if m.Ecosystem == nil && !slices.Contains(names, "ecosystem.yaml") {
 		errs = append(errs, &LoadError{Pos: Pos{File: src.Display("ecosystem.yaml"), Line: 1, Col: 1}, Code: "load-layout",
 			Msg: "no ecosystem.yaml at the model's root; is this the right folder?"})
 	}
@@ -127,13 +128,14 @@ func parseAll(ctx context.Context, src Source, files []*modelFile) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			strs := decode.NewStrings() // shared by the files this worker decodes
 			for f := range work {
 				data, err := src.ReadFile(f.name)
 				if err != nil {
 					once.Do(func() { readErr = fmt.Errorf("read %s: %w", f.display, err) })
 					continue
 				}
-				f.decode(data)
+				f.decode(data, strs)
 			}
 		}()
 	}
@@ -151,7 +153,7 @@ func parseAll(ctx context.Context, src Source, files []*modelFile) error {
 	return ctx.Err()
 }
 
-func (f *modelFile) decode(data []byte) {
+func (f *modelFile) decode(data []byte, strs *decode.Strings) {
 	root, err := yamlnode.Parse(f.display, data)
 	if err != nil {
 		pe, ok := err.(*yamlnode.Error)
@@ -165,7 +167,7 @@ func (f *modelFile) decode(data []byte) {
 		f.errs = append(f.errs, &LoadError{Pos: Pos{File: f.display, Line: 1, Col: 1}, Code: "load-syntax", Msg: "the file is empty; remove it or give it content"})
 		return
 	}
-	d := &decode.Decoder{File: f.display}
+	d := &decode.Decoder{File: f.display, Strings: strs}
 	switch f.kind {
 	case ecosystemFile:
 		v := &Ecosystem{}
@@ -237,7 +239,9 @@ func assemble(m *Model, files []*modelFile) []*LoadError {
 		}
 		t := teams[[2]string{f.zone, f.team}]
 		if t == nil {
-			if !present[[2]string{f.zone, f.team}] && !present[[2]string{f.zone, ""}] {
+			// Quiet only when the team file exists (it failed to decode, or its
+			// zone did): an absent team.yaml is always reported.
+			if !present[[2]string{f.zone, f.team}] {
 				errs = append(errs, missingParent(f, "zones/"+f.zone+"/teams/"+f.team+"/team.yaml"))
 			}
 			continue
@@ -275,7 +279,7 @@ func (d DirSource) Display(name string) string {
 }
 
 func (d DirSource) ReadFile(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(name)))
+	return readFile(filepath.Join(string(d), filepath.FromSlash(name)))
 }
 
 func (d DirSource) Files(ctx context.Context) ([]string, error) {
@@ -285,24 +289,65 @@ func (d DirSource) Files(ctx context.Context) ([]string, error) {
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("%s is not a folder", root)
 	}
+	return walkDir(ctx, root)
+}
+
+// walkDir lists the files under root, slash-separated and relative to it,
+// sorted, skipping folders whose names start with a dot. Folders are read
+// several at a time: a model has thousands, and each costs a few system calls.
+func walkDir(ctx context.Context, root string) ([]string, error) {
+	type result struct {
+		files, dirs []string
+		err         error
+	}
 	var names []string
-	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	level := []string{""} // the folders to read next, relative to root
+	workers := 2 * runtime.GOMAXPROCS(0)
+	for len(level) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
-		if e.IsDir() {
-			if strings.HasPrefix(e.Name(), ".") && p != root {
-				return filepath.SkipDir
+		results := make([]result, len(level))
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for w := 0; w < min(workers, len(level)); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(level) {
+						return
+					}
+					rel := level[i]
+					entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(rel)))
+					r := &results[i]
+					r.err = err
+					for _, e := range entries {
+						name := e.Name()
+						if rel != "" {
+							name = rel + "/" + name
+						}
+						switch {
+						case !e.IsDir():
+							r.files = append(r.files, name)
+						case !strings.HasPrefix(e.Name(), "."):
+							r.dirs = append(r.dirs, name)
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		level = level[:0:0]
+		for _, r := range results {
+			if r.err != nil {
+				return nil, r.err
 			}
-			return ctx.Err()
+			names = append(names, r.files...)
+			level = append(level, r.dirs...)
 		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
-		}
-		names = append(names, filepath.ToSlash(rel))
-		return nil
-	})
+	}
 	sort.Strings(names)
-	return names, err
+	return names, nil
 }

@@ -127,3 +127,24 @@ func TestLoadGitRevision(t *testing.T) {
 	_, _, err = model.LoadGit(context.Background(), dir, "nosuchbranch", "")
 	assert.ErrorContains(t, err, "nosuchbranch")
 }
+
+func TestLoadReportsOrphansAndMissingEcosystemOnce(t *testing.T) {
+	// A workspace whose team.yaml is missing (its zone exists) is reported, not dropped.
+	dir := writeModel(t, map[string]string{
+		"ecosystem.yaml":                    minimalEcosystem,
+		"zones/z/zone.yaml":                 "zone: z\n",
+		"zones/z/teams/t/workspaces/w.yaml": "workspace: w\n",
+	})
+	_, errs, err := model.LoadDir(context.Background(), dir)
+	require.NoError(t, err)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "load-layout", errs[0].Code)
+	assert.Contains(t, errs[0].Msg, "zones/z/teams/t/team.yaml is missing")
+
+	// A broken ecosystem.yaml is a syntax error, not also "no ecosystem.yaml".
+	dir = writeModel(t, map[string]string{"ecosystem.yaml": "ecosystem: [\n"})
+	_, errs, err = model.LoadDir(context.Background(), dir)
+	require.NoError(t, err)
+	require.Len(t, errs, 1)
+	assert.Equal(t, "load-syntax", errs[0].Code)
+}

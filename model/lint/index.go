@@ -212,9 +212,20 @@ func classificationsOf(d *model.Dataset) []model.Ref {
 }
 
 func appendColumnClassifications(out []model.Ref, c *model.Column) []model.Ref {
-	out = append(out, c.Classifications...)
-	for i := range c.Fields {
-		out = appendColumnClassifications(out, &c.Fields[i])
+	return appendNestedClassifications(append(out, c.Classifications...), &c.TypeSpec)
+}
+
+// appendNestedClassifications adds the classifications of a type's struct
+// fields wherever they are nested: in a struct, a list's element, a map's key
+// or value.
+func appendNestedClassifications(out []model.Ref, t *model.TypeSpec) []model.Ref {
+	for i := range t.Fields {
+		out = appendColumnClassifications(out, &t.Fields[i])
+	}
+	for _, e := range []*model.Element{t.Element, t.Key, t.Value} {
+		if e != nil {
+			out = appendNestedClassifications(out, &e.TypeSpec)
+		}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ package lint
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/datasurface/datasurface/model"
 )
@@ -39,17 +40,42 @@ func (p Problem) String() string {
 // Lint runs every rule over the model. Problems come back ordered by file,
 // line, column and code.
 func Lint(m *model.Model) []Problem {
-	l := &linter{m: m, ix: newIndex(m)}
-	l.names()
-	l.layout()
-	l.references()
-	l.schemas()
-	l.captures()
-	l.policies()
-	l.consumers()
-	l.platforms()
-	Sort(l.problems)
-	return l.problems
+	ix := newIndex(m)
+	families := []func(*linter){
+		(*linter).names,
+		(*linter).layout,
+		(*linter).references,
+		(*linter).schemas,
+		(*linter).captures,
+		(*linter).policies,
+		(*linter).consumers,
+		(*linter).platforms,
+	}
+	// The families run concurrently, each with its own linter; their
+	// problems are joined in the order above, so that the (stable) sort
+	// gives exactly what running them one after the other would.
+	linters := make([]*linter, len(families))
+	panics := make([]any, len(families))
+	var wg sync.WaitGroup
+	for i, family := range families {
+		linters[i] = &linter{m: m, ix: ix}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			family(linters[i])
+		}()
+	}
+	wg.Wait()
+	var problems []Problem
+	for i, l := range linters {
+		if panics[i] != nil {
+			panic(panics[i])
+		}
+		problems = append(problems, l.problems...)
+	}
+	Sort(problems)
+	return problems
 }
 
 // Sort orders problems by file, line, column and code.
@@ -84,10 +110,15 @@ func Count(ps []Problem) (errors, warnings, infos int) {
 	return
 }
 
+// linter runs one family of rules. The families run concurrently, sharing
+// the model and the index: rules only read them.
 type linter struct {
 	m        *model.Model
 	ix       *index
 	problems []Problem
+
+	seenPool   []map[string]model.Pos                 // see takeSeen
+	platformCs map[*model.Platform][]*model.Container // see platformContainers
 }
 
 func (l *linter) add(sev Severity, code string, pos model.Pos, path string, format string, args ...any) {

@@ -118,12 +118,15 @@ func (l *linter) columnNames(cols []model.Column, parent string) {
 	// Column names compare case-insensitively: SQL engines fold them.
 	s := newScope(l, "column")
 	s.fold = true
+	s.seen = l.takeSeen()
 	for i := range cols {
 		c := &cols[i]
-		p := parent + "/column:" + c.Name
-		s.add(c.Name, c.Pos, p)
-		l.nestedNames(&c.TypeSpec, p)
+		s.addLazy(c.Name, c.Pos, func() string { return parent + "/column:" + c.Name })
+		if len(c.Fields) > 0 || c.Element != nil || c.Key != nil || c.Value != nil {
+			l.nestedNames(&c.TypeSpec, parent+"/column:"+c.Name)
+		}
 	}
+	l.putSeen(s.seen)
 }
 
 func (l *linter) nestedNames(t *model.TypeSpec, parent string) {
@@ -148,7 +151,12 @@ type scope struct {
 func newScope(l *linter, what string) *scope { return &scope{l: l, what: what} }
 
 func (s *scope) add(name string, pos model.Pos, path string) {
-	s.l.name(name, pos, path)
+	s.addLazy(name, pos, func() string { return path })
+}
+
+// addLazy is add with the path built only when a problem is reported.
+func (s *scope) addLazy(name string, pos model.Pos, path func() string) {
+	s.l.lazily(path, func(p string) { s.l.name(name, pos, p) })
 	key := name
 	if s.fold {
 		key = strings.ToLower(name)
@@ -157,7 +165,7 @@ func (s *scope) add(name string, pos model.Pos, path string) {
 		s.seen = make(map[string]model.Pos, 8)
 	}
 	if first, dup := s.seen[key]; dup {
-		s.l.errorf("name-duplicate", pos, path, "%s %q is already defined at %s; names must be unique, rename one", s.what, name, first)
+		s.l.errorf("name-duplicate", pos, path(), "%s %q is already defined at %s; names must be unique, rename one", s.what, name, first)
 		return
 	}
 	s.seen[key] = pos

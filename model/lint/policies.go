@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/datasurface/datasurface/model"
@@ -82,6 +83,18 @@ func (l *linter) containerPolicies(z *model.Zone, refs []model.Ref, c *model.Con
 
 // platformContainers are the containers a platform keeps data in.
 func (l *linter) platformContainers(p *model.Platform) []*model.Container {
+	if cs, ok := l.platformCs[p]; ok {
+		return cs
+	}
+	cs := l.computePlatformContainers(p)
+	if l.platformCs == nil {
+		l.platformCs = map[*model.Platform][]*model.Container{}
+	}
+	l.platformCs[p] = cs
+	return cs
+}
+
+func (l *linter) computePlatformContainers(p *model.Platform) []*model.Container {
 	ai := p.AirflowIceberg
 	if ai == nil {
 		return nil
@@ -133,8 +146,11 @@ func (l *linter) sinkPolicies(w *model.Workspace, g *model.DatasetGroup, s model
 			l.errorf("policy-platform", s.Pos, gp, "data of %s may not be processed by platform %s: platform policy %s of zone %s; choose an allowed platform for the group", s, p.Name, pol.Name, producer.Name)
 		}
 	}
-	for _, c := range l.platformContainers(p) {
-		l.containerPolicies(producer, d.Policies, c, s.Pos, gp, "zone "+producer.Name+"'s (the producer's)")
+	if cs := l.platformContainers(p); len(cs) > 0 {
+		whose := "zone " + producer.Name + "'s (the producer's)"
+		for _, c := range cs {
+			l.containerPolicies(producer, d.Policies, c, s.Pos, gp, whose)
+		}
 	}
 	if ai := p.AirflowIceberg; ai != nil {
 		for _, pol := range applicable(producer.Policies.Storage, d.Policies) {
@@ -165,12 +181,24 @@ func (l *linter) groupPolicies(w *model.Workspace, platform model.Ref, p *model.
 
 func uniqueNames(rs []model.Ref) []string {
 	var out []string
-	seen := map[string]bool{}
+	var seen map[string]bool // only for long lists: a dataset has few classifications
 	for _, r := range rs {
-		if !seen[r.Name] {
+		switch {
+		case seen != nil:
+			if seen[r.Name] {
+				continue
+			}
 			seen[r.Name] = true
-			out = append(out, r.Name)
+		case slices.Contains(out, r.Name):
+			continue
+		case len(out) == 16:
+			seen = make(map[string]bool, 64)
+			for _, n := range out {
+				seen[n] = true
+			}
+			seen[r.Name] = true
 		}
+		out = append(out, r.Name)
 	}
 	return out
 }

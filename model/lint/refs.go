@@ -200,10 +200,19 @@ func (l *linter) columnClassificationRefs(cols []model.Column, parent string) {
 	for i := range cols {
 		c := &cols[i]
 		if len(c.Classifications) > 0 {
-			l.classificationRefs(c.Classifications, parent+"/column:"+c.Name)
+			l.lazily(func() string { return parent + "/column:" + c.Name }, func(p string) { l.classificationRefs(c.Classifications, p) })
 		}
-		if len(c.Fields) > 0 {
-			l.columnClassificationRefs(c.Fields, parent+"/column:"+c.Name)
+		l.lazily(func() string { return parent + "/column:" + c.Name }, func(p string) { l.nestedClassificationRefs(&c.TypeSpec, p) })
+	}
+}
+
+// nestedClassificationRefs checks the classifications of a type's struct
+// fields, in a struct, a list's element or a map's key or value.
+func (l *linter) nestedClassificationRefs(t *model.TypeSpec, path string) {
+	l.columnClassificationRefs(t.Fields, path)
+	for _, e := range []*model.Element{t.Element, t.Key, t.Value} {
+		if e != nil {
+			l.nestedClassificationRefs(&e.TypeSpec, path)
 		}
 	}
 }

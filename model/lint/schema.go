@@ -24,7 +24,7 @@ func (l *linter) dataset(ds *model.Datastore, d *model.Dataset) {
 	}
 	for i := range d.Columns {
 		c := &d.Columns[i]
-		l.columnType(&c.TypeSpec, c.Pos, dp+"/column:"+c.Name)
+		l.lazily(func() string { return dp + "/column:" + c.Name }, func(p string) { l.columnType(&c.TypeSpec, c.Pos, p) })
 	}
 
 	seenKey := map[string]bool{}

@@ -10,10 +10,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Parse parses one YAML document. An empty document yields a nil node.
-// Anchors, aliases, tags and multiple documents are refused: the model is
-// plain data.
-func Parse(file string, data []byte) (*Node, error) {
+// parseReference is the former yaml.v3-based implementation of Parse. It is
+// kept as the oracle the hand-written parser is compared against.
+//
+// One difference from the old Parse: content after the first document that
+// yaml.v3 cannot parse (for example "[a]\nb") used to be ignored silently;
+// it is an error here, as it is for Parse.
+func parseReference(file string, data []byte) (*Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -23,13 +26,17 @@ func Parse(file string, data []byte) (*Node, error) {
 		return nil, v3Error(file, err)
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	err := dec.Decode(&extra)
+	if err == nil {
 		return nil, &Error{File: file, Line: extra.Line, Column: extra.Column, Msg: "a model file holds exactly one YAML document; remove the extra '---' document"}
+	}
+	if !errors.Is(err, io.EOF) {
+		return nil, v3Error(file, err)
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
 	}
-	return convert(file, doc.Content[0])
+	return convertReference(file, doc.Content[0])
 }
 
 var v3LineRE = regexp.MustCompile(`line (\d+): (.*)`)
@@ -44,7 +51,7 @@ func v3Error(file string, err error) error {
 	return &Error{File: file, Line: line, Column: 1, Msg: m[2]}
 }
 
-func convert(file string, n *yaml.Node) (*Node, error) {
+func convertReference(file string, n *yaml.Node) (*Node, error) {
 	if n.Anchor != "" || n.Kind == yaml.AliasNode {
 		return nil, &Error{File: file, Line: n.Line, Column: n.Column, Msg: "anchors and aliases are not supported in model files; write the value out"}
 	}
@@ -76,7 +83,7 @@ func convert(file string, n *yaml.Node) (*Node, error) {
 		}
 		out.Content = make([]*Node, len(n.Content))
 		for i, c := range n.Content {
-			cc, err := convert(file, c)
+			cc, err := convertReference(file, c)
 			if err != nil {
 				return nil, err
 			}

@@ -1,0 +1,600 @@
+package yamlnode
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"unicode/utf8"
+)
+
+// Parse parses one YAML document. An empty document yields a nil node.
+//
+// It accepts the YAML subset model files use and produces the same trees
+// (kinds, styles, values, lines and columns) as go.yaml.in/yaml/v3 does for
+// that subset. Anchors, aliases, tags, directives, complex keys and more
+// than one document are refused: the model is plain data. Parse is safe for
+// concurrent use.
+func Parse(file string, data []byte) (n *Node, err error) {
+	p := parser{file: file}
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(parseError)
+			if !ok {
+				panic(r)
+			}
+			n, err = nil, e.err
+		}
+	}()
+	p.init(data)
+	return p.parseStream(), nil
+}
+
+// parseError carries an *Error through a panic to Parse.
+type parseError struct{ err *Error }
+
+// padding is the number of NUL bytes after the input; the scanner looks
+// ahead up to four bytes without bounds checks.
+const padding = 8
+
+type parser struct {
+	file string
+	buf  []byte // private copy of the input after any BOM, then padding
+
+	// scanner position
+	pos   int
+	line  int // 0-based
+	col   int // 0-based, in characters
+	extra int // UTF-8 continuation bytes before pos; index = pos - extra
+
+	tokens              []token // ring buffer, len a power of two
+	mask                int
+	head                int // tokens handed to the parser (tokens_parsed)
+	tail                int // tokens queued so far
+	tokenAvailable      bool
+	streamStartProduced bool
+
+	indent           int
+	indents          []int
+	flowLevel        int
+	simpleKeyAllowed bool
+	simpleKeys       []simpleKey
+	keyByTok         []keyTok
+	newlines         int
+
+	sb   []byte   // scratch for scalars that need building
+	strs []string // built scalar values, indexed by token.voff
+
+	// node allocation
+	chunks []*[nodeChunk]Node
+	chunk  *[nodeChunk]Node // the last chunk
+	base   int              // id of chunk[0]
+	used   int              // nodes used in chunk
+	ptrs   []*Node
+	stack  []nid
+}
+
+// Nodes and Content slices are carved from chunks small enough (32 KiB) to
+// be allocated from the per-P caches and to stay in cache while they fill.
+const (
+	nodeChunk = 512
+	ptrChunk  = 4096
+)
+
+func (p *parser) init(data []byte) {
+	if len(data) >= 2 && (data[0] == 0xFF && data[1] == 0xFE || data[0] == 0xFE && data[1] == 0xFF) {
+		p.refuseAt(1, 1, "UTF-16 encoded files are not supported in model files; save the file as UTF-8")
+	}
+	if len(data) > math.MaxInt32/2 {
+		p.refuseAt(1, 1, "files larger than 1 GiB are not supported in model files")
+	}
+	src := data
+	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
+		src = src[3:] // a byte order mark is skipped; positions do not count it
+	}
+	p.validate(src)
+	var pad [padding]byte
+	p.buf = append(src[:len(src):len(src)], pad[:]...)
+	p.tokens = make([]token, 16)
+	p.mask = 15
+	p.simpleKeys = make([]simpleKey, 0, 4)
+	p.keyByTok = make([]keyTok, 0, 4)
+	p.indents = make([]int, 0, 8)
+	p.stack = make([]nid, 0, 64)
+	p.used = nodeChunk
+}
+
+// validate applies yaml.v3's reader checks (well-formed UTF-8, no control
+// characters) to the whole input, and refuses the characters whose yaml.v3
+// handling is too quirky to mirror: a byte order mark after the start and
+// the Unicode line separators NEL, LS and PS.
+func (p *parser) validate(src []byte) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for i := 0; i < len(src); {
+		// Skip eight printable ASCII characters (0x20-0x7E) at a time.
+		if i+8 <= len(src) {
+			w := binary.LittleEndian.Uint64(src[i:])
+			if (w-lo*0x20)&^w&hi == 0 && (w+lo*(0x7F-0x7E)|w)&hi == 0 {
+				i += 8
+				continue
+			}
+		}
+		c := src[i]
+		if c < 0x80 {
+			if c >= 0x20 && c != 0x7F || c == '\n' || c == '\r' || c == '\t' {
+				i++
+				continue
+			}
+			p.readerError(src, i, fmt.Sprintf("control character 0x%02X is not allowed in YAML", c))
+		}
+		r, w := utf8.DecodeRune(src[i:])
+		if r == utf8.RuneError && w <= 1 {
+			p.readerError(src, i, "invalid UTF-8; save the file as UTF-8")
+		}
+		switch {
+		case r == 0x85 || r == 0x2028 || r == 0x2029:
+			p.readerError(src, i, fmt.Sprintf("the Unicode line separator U+%04X is not supported in model files; use a plain line break", r))
+		case r == 0xFEFF:
+			p.readerError(src, i, "a byte order mark (U+FEFF) is not supported in model files except at the very start of the file")
+		case r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		default:
+			p.readerError(src, i, fmt.Sprintf("control character U+%04X is not allowed in YAML", r))
+		}
+		i += w
+	}
+}
+
+// readerError reports a problem with the character at byte offset off.
+func (p *parser) readerError(src []byte, off int, msg string) {
+	line, col := 1, 1
+	for i := 0; i < off; {
+		c := src[i]
+		switch {
+		case c == '\n' || c == '\r' && (i+1 >= len(src) || src[i+1] != '\n'):
+			line++
+			col = 1
+			i++
+		case c == '\r':
+			i++
+		default:
+			_, w := utf8.DecodeRune(src[i:])
+			col++
+			i += w
+		}
+	}
+	panic(parseError{&Error{File: p.file, Line: line, Column: col, Msg: msg}})
+}
+
+func (p *parser) refuseAt(line, col int, msg string) {
+	panic(parseError{&Error{File: p.file, Line: line, Column: col, Msg: msg}})
+}
+
+// refuse reports a construct outside the subset model files use.
+func (p *parser) refuse(m mark, msg string) {
+	p.refuseAt(int(m.line)+1, int(m.column)+1, msg)
+}
+
+// scannerError reports a scanner error the way yaml.v3 positions it: on
+// the line of the context mark when that is not the first line, else on
+// the line of the problem (the current position).
+func (p *parser) scannerError(context string, contextMark mark, problem string) {
+	problemMark := p.mark()
+	line, col := 1, 1
+	switch {
+	case contextMark.line != 0:
+		line, col = int(contextMark.line)+1, int(contextMark.column)+1
+	case problemMark.line != 0:
+		line, col = int(problemMark.line)+1, int(problemMark.column)+1
+	case context != "":
+		col = int(contextMark.column) + 1
+	default:
+		col = int(problemMark.column) + 1
+	}
+	msg := problem
+	if context != "" && contextMark != problemMark {
+		msg = fmt.Sprintf("%s (%s at line %d, column %d; found at line %d, column %d)", problem, context,
+			contextMark.line+1, contextMark.column+1, problemMark.line+1, problemMark.column+1)
+	} else if context != "" {
+		msg = fmt.Sprintf("%s (%s)", problem, context)
+	}
+	panic(parseError{&Error{File: p.file, Line: line, Column: col, Msg: msg}})
+}
+
+// parserError reports a parser error. yaml.v3 reports parser errors on the
+// 0-based line of the context mark (or of the problem mark when there is no
+// context or the context is on the first line); that line is mirrored, and
+// the message gives the exact positions.
+func (p *parser) parserError(context string, contextMark mark, problem string, problemMark mark) {
+	line, col := 0, 1
+	switch {
+	case context != "" && contextMark.line != 0:
+		line, col = int(contextMark.line), int(contextMark.column)+1
+	case problemMark.line != 0:
+		line, col = int(problemMark.line), int(problemMark.column)+1
+	}
+	if line == 0 {
+		line = 1
+	}
+	var msg string
+	if context != "" {
+		msg = fmt.Sprintf("%s (%s that starts at line %d, column %d; found at line %d, column %d)", problem, context,
+			contextMark.line+1, contextMark.column+1, problemMark.line+1, problemMark.column+1)
+	} else {
+		msg = fmt.Sprintf("%s (found at line %d, column %d)", problem, problemMark.line+1, problemMark.column+1)
+	}
+	panic(parseError{&Error{File: p.file, Line: line, Column: col, Msg: msg}})
+}
+
+// nid identifies a node by its index in the node chunks. The parser keeps
+// ids rather than pointers on its stack: pushing ids needs no GC write
+// barriers.
+type nid uint32
+
+// newNode allocates a node from the current chunk.
+func (p *parser) newNode(kind Kind, style Style, m mark) (nid, *Node) {
+	if p.used == nodeChunk {
+		p.newChunk()
+	}
+	n := &p.chunk[p.used&(nodeChunk-1)]
+	n.Kind, n.Style, n.Line, n.Column = kind, style, m.line+1, m.column+1
+	p.used++
+	return nid(p.base + p.used - 1), n
+}
+
+//go:noinline
+func (p *parser) newChunk() {
+	p.chunk = new([nodeChunk]Node)
+	p.chunks = append(p.chunks, p.chunk)
+	p.base = (len(p.chunks) - 1) * nodeChunk
+	p.used = 0
+}
+
+func (p *parser) node(id nid) *Node {
+	return &p.chunks[id/nodeChunk][id%nodeChunk]
+}
+
+func (p *parser) scalarNode(t *token) nid {
+	id, n := p.newNode(ScalarNode, t.style, t.start)
+	if t.vlen != 0 {
+		n.Value = p.tokenValue(t)
+	}
+	return id
+}
+
+func (p *parser) emptyScalar(m mark) nid {
+	id, _ := p.newNode(ScalarNode, Plain, m)
+	return id
+}
+
+// setContent moves the nodes pushed on the stack since base into the
+// Content of node id, a slice carved from the pointer slab.
+func (p *parser) setContent(id nid, base int) {
+	n := len(p.stack) - base
+	if n == 0 {
+		return
+	}
+	if cap(p.ptrs)-len(p.ptrs) < n {
+		size := ptrChunk
+		if size < n {
+			size = n
+		}
+		p.ptrs = make([]*Node, 0, size)
+	}
+	l := len(p.ptrs)
+	for _, c := range p.stack[base:] {
+		p.ptrs = append(p.ptrs, p.node(c))
+	}
+	p.stack = p.stack[:base]
+	p.node(id).Content = p.ptrs[l : l+n : l+n]
+}
+
+// parseStream mirrors the yaml.v3 parser states from the stream start to
+// the end of the first document, then checks that nothing but "..."
+// follows (yaml.v3 would read a second document there).
+func (p *parser) parseStream() *Node {
+	p.peek() // STREAM-START
+	p.skipToken()
+
+	t := p.peek()
+	if t.typ == tokStreamEnd {
+		return nil
+	}
+	var root nid
+	if t.typ != tokDocumentStart {
+		root = p.parseNode(true, false)
+	} else {
+		p.skipToken()
+		t = p.peek()
+		switch t.typ {
+		case tokDocumentStart, tokDocumentEnd, tokStreamEnd:
+			root = p.emptyScalar(t.start)
+		default:
+			root = p.parseNode(true, false)
+		}
+	}
+
+	t = p.peek()
+	for t.typ == tokDocumentEnd {
+		p.skipToken()
+		t = p.peek()
+	}
+	switch t.typ {
+	case tokStreamEnd:
+	case tokDocumentStart:
+		p.refuse(t.start, "more than one YAML document is not supported in model files; remove the extra '---' document")
+	default:
+		p.parserError("", mark{}, "did not find expected <document start>; the document has ended, only comments may follow", t.start)
+	}
+	return p.node(root)
+}
+
+// parseNode mirrors yaml_parser_parse_node.
+func (p *parser) parseNode(block, indentlessSequence bool) nid {
+	t := p.peek()
+	switch {
+	case indentlessSequence && t.typ == tokBlockEntry:
+		return p.parseIndentlessSequence(t.start)
+	case t.typ == tokScalar:
+		n := p.scalarNode(t)
+		p.skipToken()
+		return n
+	case t.typ == tokFlowSequenceStart:
+		return p.parseFlowSequence()
+	case t.typ == tokFlowMappingStart:
+		return p.parseFlowMapping()
+	case block && t.typ == tokBlockSequenceStart:
+		return p.parseBlockSequence()
+	case block && t.typ == tokBlockMappingStart:
+		return p.parseBlockMapping()
+	}
+	context := "while parsing a flow node"
+	if block {
+		context = "while parsing a block node"
+	}
+	p.parserError(context, t.start, "did not find expected node content", t.start)
+	return 0
+}
+
+func (p *parser) parseBlockSequence() nid {
+	t := p.peek()
+	n, _ := p.newNode(SequenceNode, Plain, t.start)
+	start := t.start
+	p.skipToken()
+	base := len(p.stack)
+	for {
+		t = p.peek()
+		switch t.typ {
+		case tokBlockEntry:
+			m := t.endMark()
+			p.skipToken()
+			t = p.peek()
+			var item nid
+			if t.typ != tokBlockEntry && t.typ != tokBlockEnd {
+				item = p.parseNode(true, false)
+			} else {
+				item = p.emptyScalar(m)
+			}
+			p.stack = append(p.stack, item)
+		case tokBlockEnd:
+			p.skipToken()
+			p.setContent(n, base)
+			return n
+		default:
+			p.parserError("while parsing a block collection", start, "did not find expected '-' indicator", t.start)
+		}
+	}
+}
+
+func (p *parser) parseIndentlessSequence(start mark) nid {
+	n, _ := p.newNode(SequenceNode, Plain, start)
+	base := len(p.stack)
+	for {
+		t := p.peek()
+		if t.typ != tokBlockEntry {
+			p.setContent(n, base)
+			return n
+		}
+		m := t.endMark()
+		p.skipToken()
+		t = p.peek()
+		var item nid
+		switch t.typ {
+		case tokBlockEntry, tokKey, tokValue, tokBlockEnd:
+			item = p.emptyScalar(m)
+		default:
+			item = p.parseNode(true, false)
+		}
+		p.stack = append(p.stack, item)
+	}
+}
+
+func (p *parser) parseBlockMapping() nid {
+	t := p.peek()
+	n, _ := p.newNode(MappingNode, Plain, t.start)
+	start := t.start
+	p.skipToken()
+	base := len(p.stack)
+	for {
+		t = p.peek()
+		var key nid
+		switch t.typ {
+		case tokKey:
+			m := t.endMark()
+			p.skipToken()
+			t = p.peek()
+			switch t.typ {
+			case tokKey, tokValue, tokBlockEnd:
+				key = p.emptyScalar(m)
+			default:
+				key = p.parseNode(true, true)
+			}
+		case tokBlockEnd:
+			p.skipToken()
+			p.setContent(n, base)
+			return n
+		default:
+			p.parserError("while parsing a block mapping", start, "did not find expected key", t.start)
+		}
+		p.checkKey(key)
+		p.stack = append(p.stack, key)
+
+		var value nid
+		t = p.peek()
+		if t.typ == tokValue {
+			m := t.endMark()
+			p.skipToken()
+			t = p.peek()
+			switch t.typ {
+			case tokKey, tokValue, tokBlockEnd:
+				value = p.emptyScalar(m)
+			default:
+				value = p.parseNode(true, true)
+			}
+		} else {
+			value = p.emptyScalar(t.start)
+		}
+		p.stack = append(p.stack, value)
+	}
+}
+
+// checkKey refuses mapping keys that are collections.
+func (p *parser) checkKey(id nid) {
+	if key := p.node(id); key.Kind != ScalarNode {
+		p.refuseAt(int(key.Line), int(key.Column), "complex mapping keys (a sequence or mapping used as a key) are not supported in model files; use a plain or quoted key")
+	}
+}
+
+func (p *parser) parseFlowSequence() nid {
+	t := p.peek()
+	n, _ := p.newNode(SequenceNode, Flow, t.start)
+	start := t.start
+	p.skipToken()
+	base := len(p.stack)
+	first := true
+	for {
+		t = p.peek()
+		if t.typ == tokFlowSequenceEnd {
+			break
+		}
+		if !first {
+			if t.typ != tokFlowEntry {
+				p.parserError("while parsing a flow sequence", start, "did not find expected ',' or ']'", t.start)
+			}
+			p.skipToken()
+			t = p.peek()
+			if t.typ == tokFlowSequenceEnd {
+				break
+			}
+		}
+		first = false
+		if t.typ == tokKey {
+			p.stack = append(p.stack, p.parseFlowSequenceEntryMapping())
+			continue
+		}
+		p.stack = append(p.stack, p.parseNode(false, false))
+	}
+	p.skipToken()
+	p.setContent(n, base)
+	return n
+}
+
+// parseFlowSequenceEntryMapping parses a single-pair mapping inside a flow
+// sequence ("[a: b]"); the head token is the KEY.
+func (p *parser) parseFlowSequenceEntryMapping() nid {
+	t := p.peek()
+	n, _ := p.newNode(MappingNode, Flow, t.start)
+	p.skipToken()
+	base := len(p.stack)
+
+	var key nid
+	t = p.peek()
+	switch t.typ {
+	case tokValue, tokFlowEntry, tokFlowSequenceEnd:
+		// yaml.v3 consumes the token here, whatever it is.
+		m := t.endMark()
+		p.skipToken()
+		key = p.emptyScalar(m)
+	default:
+		key = p.parseNode(false, false)
+	}
+	p.checkKey(key)
+	p.stack = append(p.stack, key)
+
+	var value nid
+	t = p.peek()
+	if t.typ == tokValue {
+		m := t.start
+		p.skipToken()
+		t = p.peek()
+		if t.typ == tokFlowEntry || t.typ == tokFlowSequenceEnd {
+			// yaml.v3 positions this empty value through a pointer into its
+			// token queue that may meanwhile have been reused; the position
+			// it reports cannot be mirrored reliably.
+			p.refuse(m, "an empty value in a single-pair mapping inside a flow sequence ('[key: ]') is not supported in model files; write '[{key: }]' or give the value")
+		}
+		value = p.parseNode(false, false)
+	} else {
+		value = p.emptyScalar(t.start)
+	}
+	p.stack = append(p.stack, value)
+	p.setContent(n, base)
+	return n
+}
+
+func (p *parser) parseFlowMapping() nid {
+	t := p.peek()
+	n, _ := p.newNode(MappingNode, Flow, t.start)
+	start := t.start
+	p.skipToken()
+	base := len(p.stack)
+	first := true
+	for {
+		t = p.peek()
+		if t.typ == tokFlowMappingEnd {
+			break
+		}
+		if !first {
+			if t.typ != tokFlowEntry {
+				p.parserError("while parsing a flow mapping", start, "did not find expected ',' or '}'", t.start)
+			}
+			p.skipToken()
+			t = p.peek()
+			if t.typ == tokFlowMappingEnd {
+				break
+			}
+		}
+		first = false
+		var key, value nid
+		if t.typ == tokKey {
+			p.skipToken()
+			t = p.peek()
+			switch t.typ {
+			case tokValue, tokFlowEntry, tokFlowMappingEnd:
+				key = p.emptyScalar(t.start)
+			default:
+				key = p.parseNode(false, false)
+			}
+			p.checkKey(key)
+			t = p.peek()
+			have := false
+			if t.typ == tokValue {
+				p.skipToken()
+				t = p.peek()
+				if t.typ != tokFlowEntry && t.typ != tokFlowMappingEnd {
+					value = p.parseNode(false, false)
+					have = true
+				}
+			}
+			if !have {
+				value = p.emptyScalar(t.start)
+			}
+		} else {
+			key = p.parseNode(false, false)
+			p.checkKey(key)
+			value = p.emptyScalar(p.peek().start)
+		}
+		p.stack = append(p.stack, key, value)
+	}
+	p.skipToken()
+	p.setContent(n, base)
+	return n
+}

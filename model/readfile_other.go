@@ -1,0 +1,7 @@
+//go:build !unix
+
+package model
+
+import "os"
+
+func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
