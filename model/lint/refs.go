@@ -159,7 +159,7 @@ func (l *linter) containerOfKind(t *model.Team, r model.Ref, kind string, pos mo
 		return nil
 	}
 	if k := c.Kind(); k != "" && k != kind {
-		l.errorf("ref-container-kind", refPos(r, pos), path, "container %q is %s, but a %s container is needed here", r.Name, k, kind)
+		l.errorf("ref-container-kind", refPos(r, pos), path, "container %q is %s, but a container of kind %s is needed here", r.Name, k, kind)
 		return nil
 	}
 	return c
