@@ -53,15 +53,21 @@ func modelSize(m *model.Model) (files, datasets, columns int) {
 }
 
 // write prints the measurements: wall time split into load, lint and
-// reports, the model's size and the process's peak resident memory.
+// reports, the process's CPU time (user and system, all cores: on a busy
+// machine it says more than wall time), the model's size and the process's
+// peak resident memory.
 func (s *runStats) write(w io.Writer, m *model.Model) {
 	files, datasets, columns := modelSize(m)
 	rss := "unknown"
 	if kib, ok := peakRSSKiB(); ok {
 		rss = strconv.FormatFloat(float64(kib)/1024, 'f', 1, 64) + "MiB"
 	}
-	fmt.Fprintf(w, "stats: files=%d datasets=%d columns=%d load=%.3fs lint=%.3fs report=%.3fs total=%.3fs peak_rss=%s\n",
-		files, datasets, columns, s.load.Seconds(), s.lint.Seconds(), s.reports.Seconds(), time.Since(s.start).Seconds(), rss)
+	cpu := "unknown"
+	if d, ok := cpuTime(); ok {
+		cpu = strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
+	}
+	fmt.Fprintf(w, "stats: files=%d datasets=%d columns=%d load=%.3fs lint=%.3fs report=%.3fs total=%.3fs cpu=%s peak_rss=%s\n",
+		files, datasets, columns, s.load.Seconds(), s.lint.Seconds(), s.reports.Seconds(), time.Since(s.start).Seconds(), cpu, rss)
 }
 
 // peakRSSKiB reads VmHWM, the peak resident set size, from /proc/self/status

@@ -18,7 +18,7 @@ func TestSynthThenValidateStats(t *testing.T) {
 	code, out, errOut = runCLI(t, "validate", "--stats", dir)
 	require.Equal(t, exitOK, code, out)
 	assert.Contains(t, out, "0 errors")
-	assert.Regexp(t, regexp.MustCompile(`stats: files=17 datasets=64 columns=736 load=[0-9.]+s lint=[0-9.]+s report=[0-9.]+s total=[0-9.]+s peak_rss=([0-9.]+MiB|unknown)\n`), errOut)
+	assert.Regexp(t, regexp.MustCompile(`stats: files=17 datasets=64 columns=736 load=[0-9.]+s lint=[0-9.]+s report=[0-9.]+s total=[0-9.]+s cpu=([0-9.]+s|unknown) peak_rss=([0-9.]+MiB|unknown)\n`), errOut)
 
 	// Without --stats, nothing on stderr.
 	code, _, errOut = runCLI(t, "validate", dir)

@@ -63,7 +63,7 @@ cannot be read (YAML syntax, unknown or duplicate keys, wrong types).
   --report codequality=gl-code-quality-report.json --report junit=lint-junit.xml
 
 --stats prints to stderr, after the report, the wall time of loading and of
-linting, the model's size and the peak resident memory.`,
+linting, the CPU time, the model's size and the peak resident memory.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st := runStats{start: time.Now()}
