@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
 
@@ -93,5 +94,21 @@ func TestDeterministic(t *testing.T) {
 	for _, ex := range examples(t) {
 		a, b := generateExample(t, ex), generateExample(t, ex)
 		assert.Equal(t, a.Files, b.Files, ex)
+	}
+}
+
+// TestGoldenOneWorker renders with one loader worker, so that one parser is
+// reused for every file of a model: the output must still be the golden one
+// (the decoder must keep no string that points into the parser's memory).
+func TestGoldenOneWorker(t *testing.T) {
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	for _, ex := range examples(t) {
+		tree := generateExample(t, ex)
+		for _, p := range tree.Paths() {
+			want, err := os.ReadFile(filepath.Join("../golden", ex, filepath.FromSlash(p)))
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(tree.Files[p]), "%s/%s", ex, p)
+		}
 	}
 }

@@ -129,13 +129,14 @@ func parseAll(ctx context.Context, src Source, files []*modelFile) error {
 		go func() {
 			defer wg.Done()
 			strs := decode.NewStrings() // shared by the files this worker decodes
+			yp := new(yamlnode.Parser)
 			for f := range work {
 				data, err := src.ReadFile(f.name)
 				if err != nil {
 					once.Do(func() { readErr = fmt.Errorf("read %s: %w", f.display, err) })
 					continue
 				}
-				f.decode(data, strs)
+				f.decode(data, strs, yp)
 			}
 		}()
 	}
@@ -153,8 +154,8 @@ func parseAll(ctx context.Context, src Source, files []*modelFile) error {
 	return ctx.Err()
 }
 
-func (f *modelFile) decode(data []byte, strs *decode.Strings) {
-	root, err := yamlnode.Parse(f.display, data)
+func (f *modelFile) decode(data []byte, strs *decode.Strings, yp *yamlnode.Parser) {
+	root, err := yp.Parse(f.display, data)
 	if err != nil {
 		pe, ok := err.(*yamlnode.Error)
 		if !ok {

@@ -15,7 +15,24 @@ import (
 // than one document are refused: the model is plain data. Parse is safe for
 // concurrent use.
 func Parse(file string, data []byte) (n *Node, err error) {
-	p := parser{file: file}
+	var r Parser
+	return r.Parse(file, data)
+}
+
+// Parser parses documents one after another, reusing its memory: the tree a
+// call returns (nodes and the strings pointing into its copy of the input)
+// is valid only until the next call. The model loader decodes each tree and
+// copies the strings it keeps before parsing the next file, which saves
+// most of the parsing's allocation on large models. A Parser is not safe for
+// concurrent use; use one per goroutine.
+type Parser struct{ p parser }
+
+// Parse parses one document, as the package's Parse does.
+func (r *Parser) Parse(file string, data []byte) (n *Node, err error) {
+	old := &r.p
+	r.p = parser{file: file, buf: old.buf, tokens: old.tokens, mask: old.mask, simpleKeys: old.simpleKeys, keyByTok: old.keyByTok,
+		indents: old.indents, stack: old.stack, sb: old.sb, strs: old.strs[:0], spare: old.spare, sparePtrs: old.sparePtrs}
+	p := &r.p
 	defer func() {
 		if r := recover(); r != nil {
 			e, ok := r.(parseError)
@@ -71,6 +88,11 @@ type parser struct {
 	used   int              // nodes used in chunk
 	ptrs   []*Node
 	stack  []nid
+
+	// Memory kept for the next document (Parser).
+	spare     []*[nodeChunk]Node
+	sparePtrs [][]*Node
+	nptr      int
 }
 
 // Nodes and Content slices are carved from chunks small enough (32 KiB) to
@@ -93,13 +115,15 @@ func (p *parser) init(data []byte) {
 	}
 	p.validate(src)
 	var pad [padding]byte
-	p.buf = append(src[:len(src):len(src)], pad[:]...)
-	p.tokens = make([]token, 16)
-	p.mask = 15
-	p.simpleKeys = make([]simpleKey, 0, 4)
-	p.keyByTok = make([]keyTok, 0, 4)
-	p.indents = make([]int, 0, 8)
-	p.stack = make([]nid, 0, 64)
+	p.buf = append(append(p.buf[:0], src...), pad[:]...)
+	if p.tokens == nil {
+		p.tokens = make([]token, 16)
+		p.mask = 15
+	}
+	p.simpleKeys = p.simpleKeys[:0]
+	p.keyByTok = p.keyByTok[:0]
+	p.indents = p.indents[:0]
+	p.stack = p.stack[:0]
 	p.used = nodeChunk
 }
 
@@ -242,7 +266,13 @@ func (p *parser) newNode(kind Kind, style Style, m mark) (nid, *Node) {
 
 //go:noinline
 func (p *parser) newChunk() {
-	p.chunk = new([nodeChunk]Node)
+	if len(p.chunks) < len(p.spare) {
+		p.chunk = p.spare[len(p.chunks)]
+		clear(p.chunk[:])
+	} else {
+		p.chunk = new([nodeChunk]Node)
+		p.spare = append(p.spare, p.chunk)
+	}
 	p.chunks = append(p.chunks, p.chunk)
 	p.base = (len(p.chunks) - 1) * nodeChunk
 	p.used = 0
@@ -277,7 +307,15 @@ func (p *parser) setContent(id nid, base int) {
 		if size < n {
 			size = n
 		}
-		p.ptrs = make([]*Node, 0, size)
+		if size == ptrChunk && p.nptr < len(p.sparePtrs) {
+			p.ptrs = p.sparePtrs[p.nptr][:0]
+		} else {
+			p.ptrs = make([]*Node, 0, size)
+			if size == ptrChunk {
+				p.sparePtrs = append(p.sparePtrs, p.ptrs)
+			}
+		}
+		p.nptr++
 	}
 	l := len(p.ptrs)
 	for _, c := range p.stack[base:] {
