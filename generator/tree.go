@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -111,26 +112,57 @@ func Write(dir string, t *Tree) (*WriteResult, error) {
 	}
 	res := &WriteResult{}
 	var conflicts []string
-	for _, p := range t.Paths() {
+	// Classify every file against what is on disk; the reads run on every
+	// core, the verdicts are gathered in path order.
+	paths := t.Paths()
+	const (
+		added = iota + 1
+		unchanged
+		changed
+		notMine
+		edited
+	)
+	verdicts := make([]int, len(paths))
+	err = parallel(len(paths), func(i int) error {
+		p := paths[i]
 		cur, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			res.Added = append(res.Added, p)
+			verdicts[i] = added
 		case err != nil:
-			return nil, err
+			return err
 		case bytes.Equal(cur, t.Files[p]):
-			res.Unchanged = append(res.Unchanged, p)
+			verdicts[i] = unchanged
 		case p == ManifestName:
-			res.Changed = append(res.Changed, p)
+			verdicts[i] = changed
 		default:
 			sum, mine := owned[p]
-			if !mine {
-				conflicts = append(conflicts, p+" exists and was not generated here")
-			} else if sum != hashOf(cur) {
-				conflicts = append(conflicts, p+" was edited since it was generated")
-			} else {
-				res.Changed = append(res.Changed, p)
+			switch {
+			case !mine:
+				verdicts[i] = notMine
+			case sum != hashOf(cur):
+				verdicts[i] = edited
+			default:
+				verdicts[i] = changed
 			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range paths {
+		switch verdicts[i] {
+		case added:
+			res.Added = append(res.Added, p)
+		case unchanged:
+			res.Unchanged = append(res.Unchanged, p)
+		case changed:
+			res.Changed = append(res.Changed, p)
+		case notMine:
+			conflicts = append(conflicts, p+" exists and was not generated here")
+		case edited:
+			conflicts = append(conflicts, p+" was edited since it was generated")
 		}
 	}
 	for _, e := range old.Files {
@@ -153,14 +185,22 @@ func Write(dir string, t *Tree) (*WriteResult, error) {
 	if len(conflicts) > 0 {
 		return nil, fmt.Errorf("refusing to write %s:\n  %s", dir, strings.Join(conflicts, "\n  "))
 	}
-	for _, p := range append(append([]string(nil), res.Added...), res.Changed...) {
-		full := filepath.Join(dir, filepath.FromSlash(p))
+	// MANIFEST.json goes last, so an interrupted write leaves the old
+	// manifest, which still owns every file it listed.
+	toWrite := append(append([]string(nil), res.Added...), res.Changed...)
+	manifestIdx := slices.Index(toWrite, ManifestName)
+	if manifestIdx >= 0 {
+		toWrite = slices.Delete(toWrite, manifestIdx, manifestIdx+1)
+	}
+	err = parallel(len(toWrite), func(i int) error {
+		full := filepath.Join(dir, filepath.FromSlash(toWrite[i]))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return nil, err
+			return err
 		}
-		if err := writeAtomic(full, t.Files[p]); err != nil {
-			return nil, err
-		}
+		return writeAtomic(full, t.Files[toWrite[i]])
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, p := range res.Removed {
 		full := filepath.Join(dir, filepath.FromSlash(p))
@@ -168,6 +208,14 @@ func Write(dir string, t *Tree) (*WriteResult, error) {
 			return nil, err
 		}
 		removeEmptyParents(dir, filepath.Dir(full))
+	}
+	if manifestIdx >= 0 {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := writeAtomic(filepath.Join(dir, ManifestName), t.Files[ManifestName]); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }
