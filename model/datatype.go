@@ -135,21 +135,23 @@ func ParseDataType(s string) (DataType, error) {
 	if b.Params() == 0 {
 		return DataType{}, fmt.Errorf("type %s takes no parameters", name)
 	}
-	parts := strings.Split(args, ",")
-	if len(parts) != b.Params() {
+	// At most two numbers: parsed in place, without allocating (this runs
+	// for every column of every model).
+	first, second, two := strings.Cut(args, ",")
+	if two != (b.Params() == 2) || strings.Contains(second, ",") {
 		return DataType{}, fmt.Errorf("type %s takes %s, found %q", name, paramsHint(b), s)
 	}
-	nums := make([]int32, len(parts))
-	for i, p := range parts {
-		n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 32)
+	n, err := strconv.ParseInt(strings.TrimSpace(first), 10, 32)
+	if err != nil {
+		return DataType{}, fmt.Errorf("type %s takes %s, found %q", name, paramsHint(b), s)
+	}
+	t.P = int32(n)
+	if two {
+		n, err := strconv.ParseInt(strings.TrimSpace(second), 10, 32)
 		if err != nil {
 			return DataType{}, fmt.Errorf("type %s takes %s, found %q", name, paramsHint(b), s)
 		}
-		nums[i] = int32(n)
-	}
-	t.P = nums[0]
-	if len(nums) == 2 {
-		t.S = nums[1]
+		t.S = int32(n)
 	}
 	return t, nil
 }

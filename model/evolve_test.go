@@ -167,3 +167,17 @@ func TestTemporalPrecision(t *testing.T) {
 	six := col(t, "ts", "timestamp(6)")
 	assert.Empty(t, model.CompareColumn(&n, &six, false, false))
 }
+
+func TestParseDataTypeParameters(t *testing.T) {
+	for in, want := range map[string]string{
+		"decimal(10,2)": "decimal(10,2)", "decimal( 10 , 2 )": "decimal(10,2)", "varchar(20)": "varchar(20)", "char( 2 )": "char(2)",
+	} {
+		dt, err := model.ParseDataType(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, dt.String())
+	}
+	for _, in := range []string{"decimal(10)", "decimal(10,2,1)", "varchar(1,2)", "varchar(x)", "decimal(a,2)", "decimal(10,b)", "varchar(20", "varchar", "text(3)", "VARCHAR(2)"} {
+		_, err := model.ParseDataType(in)
+		assert.Error(t, err, in)
+	}
+}
