@@ -35,6 +35,7 @@ func Generate(ctx context.Context, m *model.Model, opts Options) (*Tree, error) 
 	}
 	r := &renderer{m: m, ts: ts, tree: &Tree{Files: map[string][]byte{}}, version: opts.Version}
 	for _, pg := range g.Platforms {
+		r.tree.Warnings = append(r.tree.Warnings, pg.Unserved...)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

@@ -61,6 +61,8 @@ type PlanResult struct {
 	Manifest   ManifestChange    `json:"manifest"`
 	Artifacts  []ArtifactChange  `json:"artifacts"`
 	Evolutions []SchemaEvolution `json:"evolutions"`
+	// Warnings name what the head model asks for that its tree does not deliver.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // PlanSide says where one side's model was read from.
@@ -141,6 +143,7 @@ func PlanContext(ctx context.Context, base, head *model.Model, opts Options) (*P
 	// shows what the model change does, not that a commit happened.
 	cmpTree := baseTree
 	res := &PlanResult{
+		Warnings:   headTree.Warnings,
 		Format:     PlanFormat,
 		Base:       PlanSide{Source: base.Source, Commit: base.Commit},
 		Head:       PlanSide{Source: head.Source, Commit: head.Commit},
@@ -430,6 +433,14 @@ func (r *PlanResult) Markdown() string {
 			codeSpan(ManifestName), commitMarkdown(m.BaseCommit), commitMarkdown(m.HeadCommit))
 	default:
 		fmt.Fprintf(&b, "The model commit in %s does not change.\n\n", codeSpan(ManifestName))
+	}
+
+	if len(r.Warnings) > 0 {
+		b.WriteString("#### Warnings\n\n")
+		for _, w := range r.Warnings {
+			fmt.Fprintf(&b, "- %s\n", escapeMarkdown(w))
+		}
+		b.WriteString("\n")
 	}
 
 	b.WriteString("#### Artifacts\n\n")

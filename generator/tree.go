@@ -21,6 +21,8 @@ const ManifestName = "MANIFEST.json"
 // Tree is a rendered artifact tree: slash-separated paths to contents.
 type Tree struct {
 	Files map[string][]byte
+	// Warnings name what the model asks for that the tree does not deliver.
+	Warnings []string
 }
 
 // Paths lists the tree's paths, sorted.

@@ -18,6 +18,9 @@ type PlatformGraph struct {
 	Platform   *Platform
 	Streams    []*Stream
 	Workspaces []*WorkspaceViews
+	// Unserved says which sinks assigned to the platform it cannot serve yet
+	// (a transformer's output), so that nothing is dropped silently.
+	Unserved []string
 }
 
 // Stream is one ingestion job: a multi-dataset datastore is one stream, a
@@ -104,6 +107,18 @@ type need struct {
 
 func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*PlatformGraph, []string) {
 	pg := &PlatformGraph{Platform: p}
+	outputs := map[string]*Datastore{}
+	for _, z := range m.Zones {
+		for _, t := range z.Defs {
+			for _, w := range t.Workspaces {
+				for i := range w.Transformers {
+					if out := w.Transformers[i].Output; out != nil && out.Transformer != nil {
+						outputs[out.Name] = out
+					}
+				}
+			}
+		}
+	}
 	needs := map[*Dataset]*need{}
 	storeOf := map[*Dataset]*Datastore{}
 	for _, z := range m.Zones {
@@ -119,6 +134,9 @@ func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*Platfo
 						ds := stores[s.Datastore]
 						d := findDataset(ds, s.Dataset)
 						if d == nil || ds.Capture == nil {
+							if out := outputs[s.Datastore]; out != nil {
+								pg.Unserved = append(pg.Unserved, fmt.Sprintf("workspace %s, group %s: sink %s is the output of transformer %s, which platform %s does not run yet; it is neither ingested nor given a view", w.Name, grp.Name, s, out.Transformer.Name, p.Name))
+							}
 							continue
 						}
 						n := needs[d]

@@ -76,3 +76,20 @@ func TestGraphIngestsOnlyWhatIsNeeded(t *testing.T) {
 	assert.False(t, s.Tables[0].Live)
 	assert.True(t, s.Tables[0].Forensic)
 }
+
+// A sink on a transformer's output cannot be served by the platform yet: the
+// graph says so rather than dropping it silently.
+func TestGraphReportsUnservedTransformerOutputs(t *testing.T) {
+	m, errs, err := model.LoadDir(context.Background(), "../examples/enterprise")
+	require.NoError(t, err)
+	require.Empty(t, errs)
+	g, err := model.BuildGraph(m)
+	require.NoError(t, err)
+	var unserved []string
+	for _, pg := range g.Platforms {
+		unserved = append(unserved, pg.Unserved...)
+	}
+	require.Len(t, unserved, 1)
+	assert.Contains(t, unserved[0], "sink sales_summary.daily_store_sales is the output of transformer daily_sales")
+	assert.Contains(t, unserved[0], "workspace campaign_lab")
+}

@@ -60,6 +60,9 @@ rewritten.`,
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
+			for _, w := range tree.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			res, err := generator.Write(out, tree)
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}

@@ -170,3 +170,13 @@ func TestPlanSidesAndExitCodes(t *testing.T) {
 	assert.Equal(t, exitUnread, code)
 	assert.Contains(t, errOut, "unknown format")
 }
+
+func TestGenerateWarnsAboutUnservedSinks(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI(t, "generate", "../../examples/enterprise", "--out", out)
+	require.Equal(t, exitOK, code, stdout+stderr)
+	assert.Contains(t, stderr, "warning: workspace campaign_lab, group sales_figures: sink sales_summary.daily_store_sales is the output of transformer daily_sales")
+	code, stdout, _ = runCLI(t, "plan", "--base", "../../examples/customer-cdc", "--head", "../../examples/enterprise")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, stdout, "#### Warnings")
+}
