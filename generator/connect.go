@@ -97,12 +97,8 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 				pgc = ds.Team.Containers[i].Postgres
 			}
 		}
-		if pgc == nil {
-			for _, ec := range containers {
-				if ec.Name == ds.Capture.Container.Name {
-					pgc = ec.Postgres
-				}
-			}
+		if ec := containers[ds.Capture.Container.Name]; pgc == nil && ec != nil {
+			pgc = ec.Postgres
 		}
 		if pgc == nil {
 			continue // lint reports an unresolved or non-postgres container
