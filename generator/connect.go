@@ -85,20 +85,11 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 			c.latency = s.Latency
 		}
 	}
-	containers := map[string]*model.Container{}
-	for i := range r.m.Ecosystem.Containers {
-		containers[r.m.Ecosystem.Containers[i].Name] = &r.m.Ecosystem.Containers[i]
-	}
 	for _, c := range stores {
 		ds := c.ds
 		var pgc *model.PostgresContainer
-		for i := range ds.Team.Containers {
-			if ds.Team.Containers[i].Name == ds.Capture.Container.Name {
-				pgc = ds.Team.Containers[i].Postgres
-			}
-		}
-		if ec := containers[ds.Capture.Container.Name]; pgc == nil && ec != nil {
-			pgc = ec.Postgres
+		if c := r.container(ds.Team, ds.Capture.Container.Name); c != nil {
+			pgc = c.Postgres
 		}
 		if pgc == nil {
 			continue // lint reports an unresolved or non-postgres container
@@ -159,7 +150,7 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 			"value.converter.schemas.enable": boolString(debeziumEncoding.SchemasEnabled),
 			"datasurface.managed":            "true",
 		}
-		if lc := containers[ai.Landing.Container.Name]; lc != nil && lc.ObjectStorage != nil {
+		if lc := r.container(nil, ai.Landing.Container.Name); lc != nil && lc.ObjectStorage != nil {
 			if lc.ObjectStorage.Endpoint != "" {
 				sinkCfg["store.url"] = lc.ObjectStorage.Endpoint
 			}

@@ -37,16 +37,12 @@ type runtimeEnv struct {
 func (r *renderer) environment(p *model.Platform) runtimeEnv {
 	ai := p.AirflowIceberg
 	var e runtimeEnv
-	containers := map[string]*model.Container{}
-	for i := range r.m.Ecosystem.Containers {
-		containers[r.m.Ecosystem.Containers[i].Name] = &r.m.Ecosystem.Containers[i]
-	}
-	if c := containers[ai.Iceberg.Warehouse.Container.Name]; c != nil && c.ObjectStorage != nil {
+	if c := r.container(nil, ai.Iceberg.Warehouse.Container.Name); c != nil && c.ObjectStorage != nil {
 		e.s3("DATASURFACE_S3", c.ObjectStorage)
 	}
 	e.secret("DATASURFACE_S3", ai.Iceberg.Warehouse.Credential.Name)
 	if lc := ai.Landing.Container.Name; lc != ai.Iceberg.Warehouse.Container.Name {
-		if c := containers[lc]; c != nil && c.ObjectStorage != nil {
+		if c := r.container(nil, lc); c != nil && c.ObjectStorage != nil {
 			e.s3("DATASURFACE_LANDING_S3", c.ObjectStorage)
 		}
 	}
@@ -56,7 +52,7 @@ func (r *renderer) environment(p *model.Platform) runtimeEnv {
 	cat := ai.Iceberg.Catalog
 	switch cat.Kind {
 	case "sql":
-		if c := containers[cat.Container.Name]; c != nil && c.Postgres != nil {
+		if c := r.container(nil, cat.Container.Name); c != nil && c.Postgres != nil {
 			e.add("DATASURFACE_CATALOG_URI", postgresURL(c.Postgres))
 		}
 	case "rest":
@@ -105,12 +101,7 @@ func postgresURL(pg *model.PostgresContainer) string {
 func (e runtimeEnv) with(r *renderer, ds *model.Datastore) runtimeEnv {
 	out := runtimeEnv{vars: append([]EnvVar(nil), e.vars...), secrets: append([]SecretRef(nil), e.secrets...)}
 	if ds != nil && ds.Capture != nil && ds.Capture.Kind != model.CaptureDebezium {
-		var c *model.Container
-		for i := range ds.Team.Containers {
-			if ds.Team.Containers[i].Name == ds.Capture.Container.Name {
-				c = &ds.Team.Containers[i]
-			}
-		}
+		c := r.container(ds.Team, ds.Capture.Container.Name)
 		if c != nil && c.Postgres != nil {
 			out.add("DATASURFACE_SOURCE_URI", postgresURL(c.Postgres))
 		}
