@@ -94,10 +94,7 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 		if pgc == nil {
 			continue // lint reports an unresolved or non-postgres container
 		}
-		port := "5432"
-		if pgc.Port != 0 {
-			port = itoa(pgc.Port)
-		}
+		port := itoa(pgc.EffectivePort())
 		var tables, topics []string
 		for _, d := range c.tables {
 			tables = append(tables, sourceTable(ds, d))

@@ -90,11 +90,7 @@ func (e *runtimeEnv) secret(prefix, credential string) {
 }
 
 func postgresURL(pg *model.PostgresContainer) string {
-	port := pg.Port
-	if port == 0 {
-		port = 5432
-	}
-	return "postgresql://" + pg.Host + ":" + strconv.Itoa(port) + "/" + pg.Database
+	return "postgresql://" + pg.Host + ":" + strconv.Itoa(pg.EffectivePort()) + "/" + pg.Database
 }
 
 // with returns a copy of the environment with a stream's source added.

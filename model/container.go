@@ -59,6 +59,17 @@ type PostgresContainer struct {
 	Database string `yaml:"database,required" doc:"Database name."`
 }
 
+// DefaultPostgresPort is the port of a postgres container that gives none.
+const DefaultPostgresPort = 5432
+
+// EffectivePort is the port, or DefaultPostgresPort when none is given.
+func (p *PostgresContainer) EffectivePort() int {
+	if p.Port == 0 {
+		return DefaultPostgresPort
+	}
+	return p.Port
+}
+
 // ObjectStorageContainer is an S3-compatible object store.
 type ObjectStorageContainer struct {
 	Endpoint  string `yaml:"endpoint" doc:"The S3 endpoint URL; AWS's when omitted."`
