@@ -1,0 +1,266 @@
+package merge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/datasurface/datasurface/jobspec"
+	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
+	"github.com/datasurface/datasurface/merge-runner/internal/fold"
+	"github.com/datasurface/datasurface/merge-runner/internal/landing"
+	"github.com/datasurface/datasurface/merge-runner/internal/target"
+)
+
+// Options are a run's settings that do not come from the job spec.
+type Options struct {
+	// Store holds the landed events; Prefix is the sink's topics.dir.
+	Store  landing.Store
+	Prefix string
+	// MaxEvents and MaxBytes bound a batch (0: the spec's value).
+	MaxEvents int
+	MaxBytes  int64
+	// Retries is how often a batch whose commit failed is tried again
+	// after reloading the table, before the run gives up.
+	Retries int
+	// Backoff is the first wait between retries; it doubles each time.
+	Backoff time.Duration
+	Logger  *slog.Logger
+	// BeforeCommit and AfterCommit, when set, run around each batch's
+	// catalog commit; an error they return ends the run as if the process
+	// had died there. Crash tests use them.
+	BeforeCommit func(table string, batch int64) error
+	AfterCommit  func(table string, batch int64) error
+}
+
+// CommitError is a batch whose commit kept failing: the catalog refused it
+// (another writer moved the table) or could not be reached. Retrying the
+// run is safe: the position committed with the data says where to resume.
+type CommitError struct {
+	Table string
+	Err   error
+}
+
+func (e *CommitError) Error() string {
+	return fmt.Sprintf("table %s: commit failed after retries: %v", e.Table, e.Err)
+}
+
+func (e *CommitError) Unwrap() error { return e.Err }
+
+// TableStats is what a run did to one table.
+type TableStats struct {
+	Table      string   `json:"table"`
+	Events     int64    `json:"events"`
+	Inserted   int64    `json:"rows_inserted"`
+	Updated    int64    `json:"rows_updated"`
+	Deleted    int64    `json:"rows_deleted"`
+	Truncates  int64    `json:"truncates"`
+	Batches    int64    `json:"batches"`
+	Files      int64    `json:"files"`
+	Bytes      int64    `json:"bytes"`
+	Conflicts  int64    `json:"conflicts"`
+	Evolutions []string `json:"evolutions,omitempty"`
+	// Position is the table's applied position at the end of the run.
+	Position string `json:"position"`
+	// NewestSourceTsMs is the newest source.ts_ms the table has applied.
+	NewestSourceTsMs int64 `json:"newest_source_ts_ms"`
+}
+
+// counts accumulates files written by a batch.
+type counts struct{ files, bytes int64 }
+
+func (c *counts) addFiles(sets ...[]iceberg.DataFile) {
+	for _, s := range sets {
+		for _, f := range s {
+			c.files++
+			c.bytes += f.FileSizeBytes()
+		}
+	}
+}
+
+// Run applies the landed events of every table of a debezium spec.
+func Run(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, opts Options) ([]TableStats, error) {
+	if spec.Source.Kind != jobspec.SourceDebezium {
+		return nil, &target.ConfigError{Msg: fmt.Sprintf("job spec %s: source kind %s is not supported by this merge-runner yet; only debezium sources are", spec.Stream, spec.Source.Kind)}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxEvents == 0 {
+		opts.MaxEvents = spec.Batch.MaxEvents
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = spec.Batch.MaxBytes
+	}
+	if opts.Backoff == 0 {
+		opts.Backoff = 200 * time.Millisecond
+	}
+	var out []TableStats
+	for i := range spec.Tables {
+		st, err := runTable(ctx, cat, spec, &spec.Tables[i], opts)
+		out = append(out, st)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *jobspec.Table, opts Options) (TableStats, error) {
+	name := spec.Target.Namespace + "." + t.Name
+	stats := TableStats{Table: name}
+	log := opts.Logger.With("table", name)
+	tbl, evs, err := target.Ensure(ctx, cat, spec.Target.Namespace, t)
+	if err != nil {
+		return stats, err
+	}
+	for _, e := range evs {
+		stats.Evolutions = append(stats.Evolutions, e.String())
+		log.Info("schema evolved", "change", e.String())
+	}
+	dec, err := debezium.NewDecoder(t, spec.Source.Debezium.Encoding)
+	if err != nil {
+		return stats, &target.ConfigError{Msg: err.Error()}
+	}
+	files, err := landing.ListTopic(ctx, opts.Store, opts.Prefix, t.Topic)
+	if err != nil {
+		return stats, err
+	}
+	state, err := ReadState(tbl)
+	if err != nil {
+		return stats, err
+	}
+	log.Info("starting", "files", len(files), "position", state.Position.Encode(), "batch", state.Batch)
+	reader := landing.NewReader(ctx, opts.Store, files, state.Position)
+	defer func() { _ = reader.Close() }()
+	failures := 0
+	for {
+		b, err := readBatch(ctx, reader, dec, opts.MaxEvents, opts.MaxBytes)
+		if err != nil {
+			return stats, err
+		}
+		if len(b.events) == 0 {
+			break
+		}
+		started := time.Now()
+		var c counts
+		res, err := commitBatch(ctx, tbl, spec, t, state, b, opts, &c)
+		if err == nil {
+			tbl = res
+			state, err = ReadState(tbl)
+			if err != nil {
+				return stats, err
+			}
+			failures = 0
+			stats.add(t, b, c)
+			log.Info("batch committed", "batch", state.Batch, "events", len(b.events), "files", c.files, "bytes", c.bytes,
+				"position", state.Position.Encode(), "snapshot", tbl.CurrentSnapshot().SnapshotID, "seconds", time.Since(started).Seconds())
+			if opts.AfterCommit != nil {
+				if err := opts.AfterCommit(name, state.Batch); err != nil {
+					return stats, err
+				}
+			}
+			if b.eof {
+				break
+			}
+			continue
+		}
+		if !retryable(err) {
+			return stats, err
+		}
+		// The commit failed: another runner may have applied these events,
+		// or the catalog was unreachable. Reload, re-read the position and
+		// start again from wherever the table now is.
+		stats.Conflicts++
+		failures++
+		if failures > opts.Retries {
+			return stats, &CommitError{Table: name, Err: err}
+		}
+		log.Warn("commit failed; reloading the table", "attempt", failures, "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return stats, ctx.Err()
+		case <-time.After(opts.Backoff << (failures - 1)):
+		}
+		fresh, lerr := cat.LoadTable(ctx, tbl.Identifier())
+		if lerr != nil {
+			return stats, &CommitError{Table: name, Err: errors.Join(err, lerr)}
+		}
+		tbl = fresh
+		if state, err = ReadState(tbl); err != nil {
+			return stats, err
+		}
+		_ = reader.Close()
+		reader = landing.NewReader(ctx, opts.Store, files, state.Position)
+	}
+	stats.Position = state.Position.Encode()
+	stats.NewestSourceTsMs = state.SourceTsMs
+	log.Info("done", "position", stats.Position, "batches", stats.Batches, "events", stats.Events)
+	return stats, nil
+}
+
+// commitBatch stages the batch on a transaction and commits it.
+func commitBatch(ctx context.Context, tbl *table.Table, spec *jobspec.Spec, t *jobspec.Table, state State, b *batch, opts Options, c *counts) (*table.Table, error) {
+	l, err := newLayout(tbl, t)
+	if err != nil {
+		return nil, err
+	}
+	props := iceberg.Properties(state.props(spec.Stream, b.pos, b.newestTsMs))
+	tx := tbl.NewTransaction()
+	if t.Mode == jobspec.ModeForensic {
+		err = stageForensic(ctx, tx, l, b, state.Batch+1, props, c)
+	} else {
+		err = stageLive(ctx, tx, l, b, fold.Fold(b.events), t.WriteMode == "copy_on_write", props, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opts.BeforeCommit != nil {
+		if err := opts.BeforeCommit(spec.Target.Namespace+"."+t.Name, state.Batch+1); err != nil {
+			return nil, err
+		}
+	}
+	next, err := tx.Commit(ctx)
+	if err != nil {
+		return nil, &commitFailed{err}
+	}
+	return next, nil
+}
+
+// commitFailed marks an error of the catalog commit itself, which a reload
+// and retry may fix.
+type commitFailed struct{ err error }
+
+func (e *commitFailed) Error() string { return "commit: " + e.err.Error() }
+func (e *commitFailed) Unwrap() error { return e.err }
+
+func retryable(err error) bool {
+	var cf *commitFailed
+	return errors.As(err, &cf)
+}
+
+func (s *TableStats) add(t *jobspec.Table, b *batch, c counts) {
+	s.Batches++
+	s.Events += int64(len(b.events))
+	s.Files += c.files
+	s.Bytes += c.bytes
+	for i := range b.events {
+		switch b.events[i].Op {
+		case debezium.OpCreate, debezium.OpRead:
+			s.Inserted++
+		case debezium.OpUpdate:
+			s.Updated++
+		case debezium.OpDelete:
+			s.Deleted++
+		case debezium.OpTruncate:
+			s.Truncates++
+		}
+	}
+	_ = t
+}
