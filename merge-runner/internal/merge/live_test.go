@@ -44,3 +44,49 @@ func TestLiveMergeAndRerun(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncateToastAndTombstones(t *testing.T) {
+	e := newEnv(t)
+	spec := itemsSpec(jobspec.ModeLive, false)
+	land(t, e.events, 0, 0,
+		ev("c", "", item(1, "apple", "1.50", "eu"), 1000),
+		ev("c", "", item(2, "pear", "2.00", "eu"), 1001),
+	)
+	e.run(t, spec)
+	// An unchanged-TOAST name keeps the stored value; then a truncate and a
+	// row after it; a tombstone line is skipped.
+	land(t, e.events, 0, 2,
+		ev("u", "", `{"id":1,"name":"__debezium_unavailable_value","price":"1.60","region":"eu"}`, 2000),
+	)
+	e.run(t, spec)
+	assert.Equal(t, []string{"1|apple|1.60|eu", "2|pear|2.00|eu"}, e.rows(t, spec, 0))
+	land(t, e.events, 0, 3,
+		`{"source":{"version":"2.7.0.Final","connector":"postgresql","name":"acme","ts_ms":3000,"snapshot":"false","db":"shop","schema":"public","table":"items","txId":2,"lsn":2},"op":"t","ts_ms":3001}`,
+		ev("c", "", item(5, "fig", "", "us"), 3002),
+	)
+	e.run(t, spec)
+	assert.Equal(t, []string{"5|fig|NULL|us"}, e.rows(t, spec, 0))
+}
+
+func TestForensicKeepsEveryVersion(t *testing.T) {
+	e := newEnv(t)
+	spec := itemsSpec(jobspec.ModeForensic, false)
+	land(t, e.events, 0, 0,
+		ev("c", "", item(1, "apple", "1.50", "eu"), 1000),
+		ev("c", "", item(2, "pear", "2.00", "eu"), 1000),
+		ev("u", "", item(1, "apple", "1.60", "eu"), 2000),
+	)
+	e.run(t, spec)
+	land(t, e.events, 0, 3,
+		ev("u", "", `{"id":1,"name":"__debezium_unavailable_value","price":"1.70","region":"eu"}`, 3000),
+		ev("d", key(2), "", 4000),
+	)
+	e.run(t, spec)
+	// columns: id|name|price|region|valid_from|valid_to|batch_in|batch_out
+	assert.Equal(t, []string{
+		"1|apple|1.50|eu|timestamptz(1000000us)|timestamptz(2000000us)|1|1",
+		"1|apple|1.60|eu|timestamptz(2000000us)|timestamptz(3000000us)|1|2",
+		"1|apple|1.70|eu|timestamptz(3000000us)|NULL|2|NULL",
+		"2|pear|2.00|eu|timestamptz(1000000us)|timestamptz(4000000us)|1|2",
+	}, e.rows(t, spec, 0))
+}
