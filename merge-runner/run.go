@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/datasurface/datasurface/merge-runner/internal/merge"
+	"github.com/datasurface/datasurface/merge-runner/internal/target"
+)
+
+// summary is the last line a run prints: one JSON object.
+type summary struct {
+	Status          string             `json:"status"` // ok or failed
+	ExitCode        int                `json:"exit_code"`
+	Error           string             `json:"error,omitempty"`
+	Stream          string             `json:"stream"`
+	Events          int64              `json:"events"`
+	RowsInserted    int64              `json:"rows_inserted"`
+	RowsUpdated     int64              `json:"rows_updated"`
+	RowsDeleted     int64              `json:"rows_deleted"`
+	Batches         int64              `json:"batches"`
+	Files           int64              `json:"files"`
+	Bytes           int64              `json:"bytes"`
+	LagSeconds      *float64           `json:"lag_seconds"`
+	DurationSeconds float64            `json:"duration_seconds"`
+	Tables          []merge.TableStats `json:"tables"`
+}
+
+func newRunCmd() *cobra.Command {
+	var c common
+	var events string
+	var maxEvents int
+	var maxBytes int64
+	var retries int
+	cmd := &cobra.Command{
+		Use:   "run --job SPEC",
+		Short: "Apply the landed change events of a stream to its Iceberg tables",
+		Long: `Reads the Debezium change events Kafka Connect's S3 sink landed for each table
+of the job spec, from the position the table's last commit recorded, and
+merges them in bounded batches, one Iceberg commit each. Ends with one line of
+JSON on stdout: rows inserted, updated and deleted (change events by
+operation), batches, files, bytes and the lag between the newest applied
+event's source time and now.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			started := time.Now()
+			log, err := c.logger(cmd)
+			if err != nil {
+				return err
+			}
+			spec, err := c.spec()
+			if err != nil {
+				return err
+			}
+			sum := summary{Stream: spec.Stream}
+			err = func() error {
+				if spec.Source.Debezium == nil {
+					return &target.ConfigError{Msg: fmt.Sprintf("job spec %s: source kind %s is not supported by this merge-runner yet; only debezium sources are", spec.Stream, spec.Source.Kind)}
+				}
+				st, err := store(cmd.Context(), spec, events)
+				if err != nil {
+					return err
+				}
+				cat, err := c.openCatalog(cmd.Context(), spec)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = target.CloseCatalog(cat) }()
+				prefix := spec.Source.Debezium.Prefix
+				tables, err := merge.Run(cmd.Context(), cat, spec, merge.Options{
+					Store: st, Prefix: prefix, MaxEvents: maxEvents, MaxBytes: maxBytes, Retries: retries, Logger: log,
+				})
+				sum.add(tables, time.Now())
+				return err
+			}()
+			sum.DurationSeconds = time.Since(started).Seconds()
+			sum.ExitCode = exitCode(err)
+			sum.Status = "ok"
+			if err != nil {
+				sum.Status, sum.Error = "failed", err.Error()
+				log.Error("run failed", "error", err.Error(), "exit_code", sum.ExitCode)
+			}
+			writeJSONLine(cmd.OutOrStdout(), sum)
+			if err != nil {
+				return &reportedError{err}
+			}
+			return nil
+		},
+	}
+	c.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&events, "events", "", "read landed events from this local folder (the landing bucket's root) instead of the job spec's S3 bucket")
+	f.IntVar(&maxEvents, "max-events", 0, "events per batch (default: the job spec's batch.max_events)")
+	f.Int64Var(&maxBytes, "max-bytes", 0, "event bytes per batch (default: the job spec's batch.max_bytes)")
+	f.IntVar(&retries, "retries", 5, "times a batch whose commit failed is retried after reloading the table")
+	return cmd
+}
+
+func (s *summary) add(tables []merge.TableStats, now time.Time) {
+	s.Tables = tables
+	oldest := int64(0)
+	for _, t := range tables {
+		s.Events += t.Events
+		s.RowsInserted += t.Inserted
+		s.RowsUpdated += t.Updated
+		s.RowsDeleted += t.Deleted
+		s.Batches += t.Batches
+		s.Files += t.Files
+		s.Bytes += t.Bytes
+		if t.NewestSourceTsMs > 0 && (oldest == 0 || t.NewestSourceTsMs < oldest) {
+			oldest = t.NewestSourceTsMs
+		}
+	}
+	if oldest > 0 {
+		lag := now.Sub(time.UnixMilli(oldest)).Seconds()
+		s.LagSeconds = &lag
+	}
+}
+
+func writeJSONLine(w io.Writer, v any) {
+	b, _ := json.Marshal(v)
+	fmt.Fprintln(w, string(b))
+}
