@@ -155,3 +155,14 @@ func (l *layout) keyOf(r []row.Value) []row.Value {
 	}
 	return k
 }
+
+// stageFiles adds the batch's files as the transaction's last snapshot,
+// which carries props (the position). A batch that changes no file (only
+// tombstones, a copy-on-write delete, deletes of rows the table does not
+// hold) still records its position, in an empty snapshot.
+func stageFiles(ctx context.Context, tx *table.Transaction, dataFiles, delFiles []iceberg.DataFile, props iceberg.Properties) error {
+	if len(dataFiles)+len(delFiles) == 0 {
+		return tx.AddFiles(ctx, nil, props, false)
+	}
+	return tx.NewRowDelta(props).AddRows(dataFiles...).AddDeletes(delFiles...).Commit(ctx)
+}

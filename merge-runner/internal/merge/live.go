@@ -59,10 +59,7 @@ func stageLive(ctx context.Context, tx *table.Transaction, l *layout, b *batch, 
 	if err != nil {
 		return err
 	}
-	rd := tx.NewRowDelta(props)
-	rd.AddRows(dataFiles...)
-	rd.AddDeletes(delFiles...)
-	if err := rd.Commit(ctx); err != nil {
+	if err := stageFiles(ctx, tx, dataFiles, delFiles, props); err != nil {
 		return err
 	}
 	c.addFiles(dataFiles, delFiles)

@@ -66,6 +66,14 @@ func TestTruncateToastAndTombstones(t *testing.T) {
 	)
 	e.run(t, spec)
 	assert.Equal(t, []string{"5|fig|NULL|us"}, e.rows(t, spec, 0))
+	// A batch of tombstones only changes nothing but still records its position.
+	land(t, e.events, 0, 5, "null", "null")
+	st := e.run(t, spec)
+	assert.EqualValues(t, 2, st[0].Events)
+	assert.Equal(t, `{"0":7}`, st[0].Position)
+	st = e.run(t, spec)
+	assert.EqualValues(t, 0, st[0].Events)
+	assert.Equal(t, []string{"5|fig|NULL|us"}, e.rows(t, spec, 0))
 }
 
 func TestForensicKeepsEveryVersion(t *testing.T) {
