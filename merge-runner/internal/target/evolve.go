@@ -13,11 +13,16 @@ type Evolution struct {
 	Add      bool
 	Type     iceberg.Type
 	Nullable bool
+	// Relax is set when only the nullability changes (required -> nullable).
+	Relax bool
 }
 
 func (e Evolution) String() string {
 	if e.Add {
 		return "add nullable column " + fieldPath(e.Path) + " " + e.Type.String()
+	}
+	if e.Relax {
+		return "make column " + fieldPath(e.Path) + " nullable"
 	}
 	return "widen column " + fieldPath(e.Path) + " to " + e.Type.String()
 }
@@ -75,7 +80,7 @@ func planField(tableName string, p []string, h, w iceberg.NestedField, out *[]Ev
 			return typeChange(tableName, p, h.Type, w.Type)
 		}
 		if relax {
-			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true})
+			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true, Relax: true})
 		}
 		return planFields(tableName, p, ht.FieldList, wt.FieldList, out)
 	case *iceberg.ListType:
@@ -84,7 +89,7 @@ func planField(tableName string, p []string, h, w iceberg.NestedField, out *[]Ev
 			return typeChange(tableName, p, h.Type, w.Type)
 		}
 		if relax {
-			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true})
+			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true, Relax: true})
 		}
 		he := iceberg.NestedField{Name: "element", Type: ht.Element, Required: ht.ElementRequired}
 		we := iceberg.NestedField{Name: "element", Type: wt.Element, Required: wt.ElementRequired}
@@ -95,7 +100,7 @@ func planField(tableName string, p []string, h, w iceberg.NestedField, out *[]Ev
 			return typeChange(tableName, p, h.Type, w.Type)
 		}
 		if relax {
-			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true})
+			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true, Relax: true})
 		}
 		hk := iceberg.NestedField{Name: "key", Type: ht.KeyType, Required: true}
 		wk := iceberg.NestedField{Name: "key", Type: wt.KeyType, Required: true}
@@ -108,7 +113,7 @@ func planField(tableName string, p []string, h, w iceberg.NestedField, out *[]Ev
 	}
 	if h.Type.Equals(w.Type) {
 		if relax {
-			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true})
+			*out = append(*out, Evolution{Path: p, Type: h.Type, Nullable: true, Relax: true})
 		}
 		return nil
 	}
@@ -151,7 +156,10 @@ func Apply(tx *table.Transaction, evs []Evolution) error {
 			u.AddColumn(e.Path, e.Type, "", false, nil)
 			continue
 		}
-		cu := table.ColumnUpdate{FieldType: iceberg.Optional[iceberg.Type]{Val: e.Type, Valid: true}}
+		var cu table.ColumnUpdate
+		if !e.Relax {
+			cu.FieldType = iceberg.Optional[iceberg.Type]{Val: e.Type, Valid: true}
+		}
 		if e.Nullable {
 			cu.Required = iceberg.Optional[bool]{Val: false, Valid: true}
 		}
