@@ -480,8 +480,6 @@ func icebergRows(t *testing.T, e *env, spec *jobspec.Spec) []string {
 	return out
 }
 
-
-
 // sameRows fails with the first rows that differ, shortened, rather than
 // two whole tables.
 func sameRows(t *testing.T, want, got []string, round int) {
