@@ -56,7 +56,7 @@ func landExampleEvents(t *testing.T, root string) {
 		return []row.Value{
 			row.String(fmt.Sprintf("C%05d", i)), row.String(first[i]), row.String(last[i]),
 			row.Date(int32(-20000 + 997*i)), e, row.String(fmt.Sprintf("+1-555-01%02d", i)),
-			row.Decimal(limit, 2), row.TimestampTZ(t0.Add(-time.Duration(400-i)*24*time.Hour).UnixMicro()),
+			row.Decimal(limit, 2), row.TimestampTZ(t0.Add(-time.Duration(400-i) * 24 * time.Hour).UnixMicro()),
 		}
 	}
 	address := func(i int, street, city, country string) []row.Value {
