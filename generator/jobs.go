@@ -10,10 +10,10 @@ import (
 // Debezium's encodings as the source connector is configured; the job spec
 // states them so the merge-runner decodes exactly what was written.
 var debeziumEncoding = jobspec.Encoding{
-	DecimalHandling:    "precise",
-	TimePrecision:      "adaptive_time_microseconds",
-	BinaryHandling:     "base64",
-	SchemasEnabled:     false,
+	DecimalHandling: "precise",
+	TimePrecision:   "adaptive_time_microseconds",
+	BinaryHandling:  "base64",
+	SchemasEnabled:  false,
 	// No tombstones: the S3 sink drops null values, and a dropped record
 	// still takes a Kafka offset, so every later line of its file would be
 	// read with an offset one too low. The merge-runner derives offsets from
