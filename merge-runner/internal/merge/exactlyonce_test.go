@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/datasurface/datasurface/jobspec"
+	"github.com/datasurface/datasurface/merge-runner/internal/badinput"
 )
 
 // history lands a random change history of n events over a few keys in
@@ -92,8 +93,12 @@ func TestCrashBeforeAndAfterCommit(t *testing.T) {
 }
 
 func TestTwoRunnersApplyOnce(t *testing.T) {
-	for _, mode := range []string{jobspec.ModeLive, jobspec.ModeForensic} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct {
+		mode    string
+		catalog string
+	}{{jobspec.ModeLive, "sqlite"}, {jobspec.ModeForensic, "sqlite"}, {jobspec.ModeLive, "postgres"}, {jobspec.ModeForensic, "postgres"}} {
+		mode := tc.mode
+		t.Run(mode+"/"+tc.catalog, func(t *testing.T) {
 			spec := itemsSpec(mode, false)
 			spec.Batch.MaxEvents = 10
 
@@ -103,6 +108,9 @@ func TestTwoRunnersApplyOnce(t *testing.T) {
 			want := clean.rows(t, spec, 0)
 
 			e := newEnv(t)
+			if tc.catalog == "postgres" {
+				e = newPostgresEnv(t)
+			}
 			history(t, e.events, 11, 150)
 			var wg sync.WaitGroup
 			stats := make([][]TableStats, 2)
@@ -151,4 +159,39 @@ func splitN(s string, n int) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+func TestBadInputCommitsNothingOfItsBatch(t *testing.T) {
+	e := newEnv(t)
+	spec := itemsSpec(jobspec.ModeLive, false)
+	spec.Batch.MaxEvents = 2
+	land(t, e.events, 0, 0,
+		ev("c", "", item(1, "a", "1.00", "eu"), 1000),
+		ev("c", "", item(2, "b", "2.00", "eu"), 1001),
+		ev("c", "", item(3, "c", "3.00", "eu"), 1002),
+		ev("c", "", `{"id":4,"name":"d","price":"12345678901.00","region":"eu"}`, 1003), // does not fit decimal(10,2)
+	)
+	st, err := Run(context.Background(), e.catalog, spec, e.opts())
+	require.Error(t, err)
+	bad, ok := badinput.As(err)
+	require.True(t, ok, err)
+	assert.Equal(t, 4, bad.Line)
+	assert.EqualValues(t, 3, bad.Offset)
+	assert.Contains(t, bad.Object, testTopic+"+0+0000000000.json")
+	assert.EqualValues(t, 1, st[0].Batches, "the first batch committed; the bad one did not")
+	assert.Equal(t, []string{"1|a|1.00|eu", "2|b|2.00|eu"}, e.rows(t, spec, 0))
+}
+
+func TestBatchesBoundedByBytes(t *testing.T) {
+	e := newEnv(t)
+	spec := itemsSpec(jobspec.ModeLive, false)
+	spec.Batch = jobspec.Batch{MaxEvents: 1000, MaxBytes: 1} // every event overflows the bound: one per batch
+	land(t, e.events, 0, 0,
+		ev("c", "", item(1, "a", "1.00", "eu"), 1000),
+		ev("c", "", item(2, "b", "2.00", "eu"), 1001),
+		ev("u", "", item(1, "a", "1.50", "eu"), 1002),
+	)
+	st := e.run(t, spec)
+	assert.EqualValues(t, 3, st[0].Batches)
+	assert.Equal(t, []string{"1|a|1.50|eu", "2|b|2.00|eu"}, e.rows(t, spec, 0))
 }

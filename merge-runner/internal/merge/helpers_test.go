@@ -18,6 +18,7 @@ import (
 	"github.com/datasurface/datasurface/merge-runner/internal/landing"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
+	"github.com/datasurface/datasurface/merge-runner/internal/testenv"
 )
 
 const testTopic = "acme.shop.public.items"
@@ -91,13 +92,23 @@ func land(t *testing.T, root string, p int32, start int64, lines ...string) {
 type env struct {
 	dir     string
 	events  string
+	uri     string // the catalog; SQLite in dir unless set
 	catalog catalog.Catalog
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{dir: dir, events: filepath.Join(dir, "events")}
+	e := &env{dir: dir, events: filepath.Join(dir, "events"), uri: "sqlite:" + filepath.Join(dir, "catalog.db")}
+	e.catalog = e.open(t)
+	return e
+}
+
+// newPostgresEnv is an env whose SQL catalog is on a real PostgreSQL.
+func newPostgresEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{dir: dir, events: filepath.Join(dir, "events"), uri: testenv.Postgres(t)}
 	e.catalog = e.open(t)
 	return e
 }
@@ -105,7 +116,7 @@ func newEnv(t *testing.T) *env {
 func (e *env) open(t *testing.T) catalog.Catalog {
 	t.Helper()
 	cat, err := target.OpenCatalog(context.Background(), target.CatalogConfig{
-		Name: "lake", URI: "sqlite:" + filepath.Join(e.dir, "catalog.db"), Warehouse: filepath.Join(e.dir, "warehouse"),
+		Name: "lake", URI: e.uri, Warehouse: filepath.Join(e.dir, "warehouse"),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = target.CloseCatalog(cat) })
