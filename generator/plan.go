@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -45,10 +44,11 @@ const (
 
 // Dataset-level evolution rules (the column-level ones come from model.Evolution).
 const (
-	RuleAddDataset      = "add-dataset"
-	RuleDropDataset     = "drop-dataset"
-	RuleKeyChange       = "key-change"
-	RulePartitionChange = "partition-change"
+	RuleAddDataset      = model.RuleAddDataset
+	RuleDropDataset     = model.RuleDropDataset
+	RuleKeyChange       = model.RuleKeyChange
+	RulePartitionChange = model.RulePartitionChange
+	RuleDeprecate       = model.RuleDeprecate
 )
 
 // PlanResult is what a model change would deploy: the artifacts it adds,
@@ -262,27 +262,6 @@ func isBinary(b []byte) bool {
 	return bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b)
 }
 
-// datasetRef is a dataset with its datastore.
-type datasetRef struct {
-	store *model.Datastore
-	set   *model.Dataset
-}
-
-// datasets indexes a model's datasets by datastore.dataset.
-func datasets(m *model.Model) map[string]datasetRef {
-	out := map[string]datasetRef{}
-	for _, z := range m.Zones {
-		for _, t := range z.Defs {
-			for _, ds := range t.Datastores {
-				for i := range ds.Datasets {
-					out[ds.Name+"."+ds.Datasets[i].Name] = datasetRef{store: ds, set: &ds.Datasets[i]}
-				}
-			}
-		}
-	}
-	return out
-}
-
 // ingesting adds to into, for every dataset a platform of m ingests, the
 // platform's name.
 func ingesting(m *model.Model, into map[string]map[string]bool) error {
@@ -316,21 +295,10 @@ func schemaEvolutions(base, head *model.Model) ([]SchemaEvolution, error) {
 	if err := ingesting(head, platforms); err != nil {
 		return nil, fmt.Errorf("head: %w", err)
 	}
-	olds, news := datasets(base), datasets(head)
-	names := make([]string, 0, len(olds)+len(news))
-	for k := range olds {
-		names = append(names, k)
-	}
-	for k := range news {
-		if _, ok := olds[k]; !ok {
-			names = append(names, k)
-		}
-	}
-	sort.Strings(names)
 	out := []SchemaEvolution{}
-	for _, name := range names {
+	for _, e := range model.Compatibility(base, head) {
 		var ps []string
-		for p := range platforms[name] {
+		for p := range platforms[e.Dataset] {
 			ps = append(ps, p)
 		}
 		sort.Strings(ps)
@@ -338,56 +306,9 @@ func schemaEvolutions(base, head *model.Model) ([]SchemaEvolution, error) {
 		if len(ps) > 0 {
 			scope = ScopeTable
 		}
-		add := func(e model.Evolution) {
-			out = append(out, SchemaEvolution{Dataset: name, Path: e.Path, Allowed: e.Allowed, Rule: e.Rule, Message: e.Message, Scope: scope, Platforms: ps})
-		}
-		o, inBase := olds[name]
-		n, inHead := news[name]
-		switch {
-		case !inBase:
-			add(model.Evolution{Allowed: true, Rule: RuleAddDataset, Message: fmt.Sprintf("adds dataset %s with %s", name, plural(len(n.set.Columns), "column"))})
-		case !inHead:
-			if o.set.Deprecated != nil || o.store.Deprecated != nil {
-				add(model.Evolution{Allowed: true, Rule: RuleDropDataset, Message: fmt.Sprintf("removes dataset %s, which was deprecated", name)})
-			} else {
-				add(model.Evolution{Rule: RuleDropDataset, Message: fmt.Sprintf("removes dataset %s, which consumers may read; deprecate it first", name)})
-			}
-		default:
-			for _, e := range compareDataset(o.set, n.set) {
-				add(e)
-			}
-		}
+		out = append(out, SchemaEvolution{Dataset: e.Dataset, Path: e.Path, Allowed: e.Allowed, Rule: e.Rule, Message: e.Message, Scope: scope, Platforms: ps})
 	}
 	return out, nil
-}
-
-// compareDataset lists the evolutions of one dataset present on both sides.
-func compareDataset(o, n *model.Dataset) []model.Evolution {
-	var out []model.Evolution
-	seen := map[string]bool{}
-	for i := range o.Columns {
-		oc := &o.Columns[i]
-		seen[oc.Name] = true
-		nc := n.Column(oc.Name)
-		if nc == nil {
-			out = append(out, model.DroppedColumn(oc))
-			continue
-		}
-		out = append(out, model.CompareColumn(oc, nc, o.IsKey(oc.Name), n.IsKey(nc.Name))...)
-	}
-	for i := range n.Columns {
-		nc := &n.Columns[i]
-		if !seen[nc.Name] {
-			out = append(out, model.AddedColumn(nc, n.IsKey(nc.Name)))
-		}
-	}
-	if ok, nk := refNames(o.PrimaryKey), refNames(n.PrimaryKey); !slices.Equal(ok, nk) {
-		out = append(out, model.Evolution{Rule: RuleKeyChange, Message: fmt.Sprintf("primary key changes from %s to %s; rows are merged by key, so the table's rows would no longer match; publish a new dataset instead", listOf(ok), listOf(nk))})
-	}
-	if op, np := refNames(o.PartitionBy), refNames(n.PartitionBy); !slices.Equal(op, np) {
-		out = append(out, model.Evolution{Rule: RulePartitionChange, Message: fmt.Sprintf("partitioning changes from %s to %s; the table's partitioning is not evolved; publish a new dataset instead", listOf(op), listOf(np))})
-	}
-	return out
 }
 
 func plural(n int, what string) string {

@@ -322,7 +322,7 @@ func TestPlanModelOnlyDatasets(t *testing.T) {
 	assert.Equal(t, generator.ScopeModel, res.Evolutions[0].Scope)
 	assert.Equal(t, "body", res.Evolutions[0].Path)
 
-	// Removing it is refused unless it was deprecated first.
+	// Removing a dataset no workspace sinks is allowed (deprecated or not).
 	r.edit(customersFile, "  - name: notes\n", "  - name: notes\n    deprecated: {reason: nobody reads it}\n")
 	r.commit("deprecate notes")
 	r.edit(customersFile, "  - name: notes\n    deprecated: {reason: nobody reads it}\n    primary_key: [id]\n", "  - name: old_notes\n    primary_key: [id]\n")
@@ -331,7 +331,7 @@ func TestPlanModelOnlyDatasets(t *testing.T) {
 	require.Len(t, res.Evolutions, 2)
 	assert.Equal(t, "customer_db.notes", res.Evolutions[0].Dataset)
 	assert.Equal(t, generator.RuleDropDataset, res.Evolutions[0].Rule)
-	assert.True(t, res.Evolutions[0].Allowed, "it was deprecated")
+	assert.True(t, res.Evolutions[0].Allowed, "nobody sinks it")
 	assert.Equal(t, "customer_db.old_notes", res.Evolutions[1].Dataset)
 	assert.Equal(t, generator.RuleAddDataset, res.Evolutions[1].Rule)
 
@@ -340,10 +340,10 @@ func TestPlanModelOnlyDatasets(t *testing.T) {
 	res = r.plan()
 	require.Len(t, res.Evolutions, 1)
 	assert.Equal(t, generator.SchemaEvolution{
-		Dataset: "customer_db.old_notes", Rule: generator.RuleDropDataset,
-		Message: "removes dataset customer_db.old_notes, which consumers may read; deprecate it first", Scope: generator.ScopeModel,
+		Dataset: "customer_db.old_notes", Rule: generator.RuleDropDataset, Allowed: true,
+		Message: "removes dataset customer_db.old_notes, which no workspace sinks", Scope: generator.ScopeModel,
 	}, res.Evolutions[0])
-	assert.Equal(t, 1, res.Summary.Refused)
+	assert.Equal(t, 0, res.Summary.Refused)
 }
 
 // fencesHold checks that every diff of a markdown plan stays inside its fence:
