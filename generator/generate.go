@@ -21,6 +21,34 @@ type Options struct {
 	Version string
 	// TemplatesDir overrides embedded templates by file name ("" for none).
 	TemplatesDir string
+	// Scope, when set, renders only the artifacts of some datastores and
+	// workspaces (and each platform's maintenance DAG, which lists every
+	// stream): a plan of a small change compares just what it can affect.
+	Scope *Scope
+}
+
+// Scope names the datastores and workspaces whose artifacts to render: the
+// streams of the datastores and those serving the workspaces, the
+// datastores' connectors, the workspaces' views.
+type Scope struct {
+	Datastores map[string]bool
+	Workspaces map[string]bool
+}
+
+func (s *Scope) stream(st *model.Stream) bool {
+	if s == nil || s.Datastores[st.Datastore.Name] {
+		return true
+	}
+	for _, w := range st.Workspaces {
+		if s.Workspaces[w] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Scope) workspace(w *model.Workspace) bool {
+	return s == nil || s.Workspaces[w.Name]
 }
 
 // Generate renders the deploy tree of a model that lints without errors.
@@ -33,7 +61,7 @@ func Generate(ctx context.Context, m *model.Model, opts Options) (*Tree, error) 
 	if err != nil {
 		return nil, err
 	}
-	r := &renderer{m: m, ts: ts, tree: &Tree{Files: map[string][]byte{}}, version: opts.Version, containers: map[string]*model.Container{}}
+	r := &renderer{m: m, ts: ts, tree: &Tree{Files: map[string][]byte{}}, version: opts.Version, scope: opts.Scope, containers: map[string]*model.Container{}}
 	for i := range m.Ecosystem.Containers {
 		r.containers[m.Ecosystem.Containers[i].Name] = &m.Ecosystem.Containers[i]
 	}
@@ -57,6 +85,7 @@ type renderer struct {
 	ts      *templates.Set
 	tree    *Tree
 	version string
+	scope   *Scope
 	// containers are the ecosystem's containers by name.
 	containers map[string]*model.Container
 }
@@ -64,7 +93,23 @@ type renderer struct {
 // platformDir is where a platform's artifacts go.
 func platformDir(p *model.Platform) string { return "platforms/" + p.Name }
 
-func (r *renderer) platform(pg *model.PlatformGraph) error {
+func (r *renderer) platform(all *model.PlatformGraph) error {
+	pg := all
+	if r.scope != nil {
+		scoped := *all
+		scoped.Streams, scoped.Workspaces = nil, nil
+		for _, s := range all.Streams {
+			if r.scope.stream(s) {
+				scoped.Streams = append(scoped.Streams, s)
+			}
+		}
+		for _, w := range all.Workspaces {
+			if r.scope.workspace(w.Workspace) {
+				scoped.Workspaces = append(scoped.Workspaces, w)
+			}
+		}
+		pg = &scoped
+	}
 	env := r.environment(pg.Platform)
 	dir := platformDir(pg.Platform)
 	// Streams render independently: spread them over the cores, then add
@@ -102,8 +147,8 @@ func (r *renderer) platform(pg *model.PlatformGraph) error {
 			return err
 		}
 	}
-	if len(pg.Streams) > 0 {
-		mdag := r.maintenanceDAG(pg, env)
+	if len(all.Streams) > 0 {
+		mdag := r.maintenanceDAG(all, env)
 		b, err := r.ts.Render("dag.py.tmpl", mdag)
 		if err != nil {
 			return err

@@ -100,3 +100,13 @@ func (g *GitSource) ReadFile(name string) ([]byte, error) {
 	defer r.Close()
 	return io.ReadAll(r)
 }
+
+// FileHash is the blob hash of a file listed by Files, so two revisions'
+// files compare without being read.
+func (g *GitSource) FileHash(name string) (string, bool) {
+	f, ok := g.blobs[name]
+	if !ok {
+		return "", false
+	}
+	return f.Hash.String(), true
+}

@@ -60,14 +60,19 @@ func (f files) edit(t *testing.T, path, old, new string) {
 	f[path] = strings.Replace(f[path], old, new, 1)
 }
 
-func (f files) load(t *testing.T) *model.Model {
+func (f files) write(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	for p, c := range f {
 		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, p), []byte(c), 0o644))
 	}
-	m, errs, err := model.LoadDir(context.Background(), dir)
+	return dir
+}
+
+func (f files) load(t *testing.T) *model.Model {
+	t.Helper()
+	m, errs, err := model.LoadDir(context.Background(), f.write(t))
 	require.NoError(t, err)
 	require.Empty(t, errs)
 	return m
@@ -142,4 +147,45 @@ func TestAuthorization(t *testing.T) {
 	reformatted := base.clone()
 	reformatted.edit(t, "zones/retail/teams/crm/datastores/customer_db.yaml", "primary_key: [id]", "primary_key:\n      - id")
 	assert.Empty(t, denied(t, base, reformatted, "someone/else@main"))
+}
+
+// TestLoadPairMatchesTwoLoads checks that the base LoadPair assembles from
+// shared and re-read zones equals a base loaded on its own, and that the
+// head's unchanged zones are shared.
+func TestLoadPairMatchesTwoLoads(t *testing.T) {
+	base := ownedExample(t)
+	base["zones/wholesale/zone.yaml"] = "zone: wholesale\n"
+	base.edit(t, "ecosystem.yaml", "- {name: retail, owner: "+retailOwner+"}", "- {name: retail, owner: "+retailOwner+"}\n  - {name: wholesale, owner: acme/w@main}")
+	edits := map[string]func(files){
+		"datastore edit": func(f files) {
+			f.edit(t, customerDB, "One row per customer.", "One row per client.")
+		},
+		"zone removed": func(f files) { delete(f, "zones/wholesale/zone.yaml") },
+		"zone added":   func(f files) { f["zones/outlet/zone.yaml"] = "zone: outlet\n" },
+		"ecosystem edit": func(f files) {
+			f.edit(t, "ecosystem.yaml", "- {name: retail, owner: "+retailOwner+"}", "- {name: retail, owner: acme/other@main}")
+		},
+		"nothing": func(files) {},
+	}
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			head := base.clone()
+			edit(head)
+			bdir, hdir := base.write(t), head.write(t)
+			pb, ph, berrs, herrs, err := model.LoadPair(context.Background(), model.DirSource(bdir), model.DirSource(hdir))
+			require.NoError(t, err)
+			require.Empty(t, berrs)
+			require.Empty(t, herrs)
+			alone, errs, err := model.LoadDir(context.Background(), bdir)
+			require.NoError(t, err)
+			require.Empty(t, errs)
+			assert.Empty(t, model.Changes(alone, pb), "the pair's base differs from the base")
+			assert.Empty(t, model.Changes(pb, alone))
+			assert.Equal(t, len(alone.Zones), len(pb.Zones))
+			assert.Equal(t, model.Changes(alone, ph), model.Changes(pb, ph), "the same changes either way")
+			if name != "ecosystem edit" {
+				assert.Same(t, ph.Ecosystem, pb.Ecosystem, "an unchanged ecosystem is shared")
+			}
+		})
+	}
 }

@@ -1,0 +1,124 @@
+package generator
+
+import "github.com/datasurface/datasurface/model"
+
+// ChangeScope is what a change from base to head can affect: the
+// datastores it changes, adds or removes, the workspaces it changes, adds or
+// removes, and the workspaces that sink a changed datastore. A team whose
+// team.yaml changed, or a zone whose zone.yaml changed, counts as changing
+// everything in it. It returns nil (everything) when ecosystem.yaml changed,
+// since platforms and shared containers shape every artifact.
+//
+// Rendering both sides with this scope gives the same plan as rendering
+// everything: whatever lies outside it renders to the same bytes.
+func ChangeScope(base, head *model.Model) *Scope {
+	if !sameEcosystem(base.Ecosystem, head.Ecosystem) {
+		return nil
+	}
+	s := &Scope{Datastores: map[string]bool{}, Workspaces: map[string]bool{}}
+	zones := func(m *model.Model) map[string]*model.Zone {
+		out := map[string]*model.Zone{}
+		for _, z := range m.Zones {
+			out[z.Name] = z
+		}
+		return out
+	}
+	bz, hz := zones(base), zones(head)
+	names := map[string]bool{}
+	for n := range bz {
+		names[n] = true
+	}
+	for n := range hz {
+		names[n] = true
+	}
+	for n := range names {
+		b, h := bz[n], hz[n]
+		if b == h {
+			continue // shared by a model pair: unchanged
+		}
+		whole := b == nil || h == nil || !model.Equal(*b, *h)
+		s.teams(b, h, whole)
+	}
+	// Views of the workspaces that read a changed datastore change too.
+	for _, m := range []*model.Model{base, head} {
+		for _, z := range m.Zones {
+			for _, t := range z.Defs {
+				for _, w := range t.Workspaces {
+					for _, g := range w.Groups {
+						for _, sk := range g.Sinks {
+							if s.Datastores[sk.Datastore] {
+								s.Workspaces[w.Name] = true
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return s
+}
+
+func sameEcosystem(b, h *model.Ecosystem) bool {
+	return b == h || b != nil && h != nil && model.Equal(*b, *h)
+}
+
+// teams adds the changed datastores and workspaces of a zone's two
+// versions; whole adds everything in them.
+func (s *Scope) teams(b, h *model.Zone, whole bool) {
+	byName := func(z *model.Zone) map[string]*model.Team {
+		out := map[string]*model.Team{}
+		if z != nil {
+			for _, t := range z.Defs {
+				out[t.Name] = t
+			}
+		}
+		return out
+	}
+	bt, ht := byName(b), byName(h)
+	names := map[string]bool{}
+	for n := range bt {
+		names[n] = true
+	}
+	for n := range ht {
+		names[n] = true
+	}
+	for n := range names {
+		tb, th := bt[n], ht[n]
+		if tb == th && !whole {
+			continue
+		}
+		all := whole || tb == nil || th == nil || !model.Equal(*tb, *th)
+		stores := map[string][2]*model.Datastore{}
+		for i, t := range []*model.Team{tb, th} {
+			if t == nil {
+				continue
+			}
+			for _, d := range t.Datastores {
+				p := stores[d.Name]
+				p[i] = d
+				stores[d.Name] = p
+			}
+		}
+		for name, p := range stores {
+			if all || p[0] == nil || p[1] == nil || !model.Equal(*p[0], *p[1]) {
+				s.Datastores[name] = true
+			}
+		}
+		spaces := map[string][2]*model.Workspace{}
+		for i, t := range []*model.Team{tb, th} {
+			if t == nil {
+				continue
+			}
+			for _, w := range t.Workspaces {
+				p := spaces[w.Name]
+				p[i] = w
+				spaces[w.Name] = p
+			}
+		}
+		for name, p := range spaces {
+			if all || p[0] == nil || p[1] == nil || !model.Equal(*p[0], *p[1]) {
+				s.Workspaces[name] = true
+			}
+		}
+	}
+}
