@@ -28,23 +28,14 @@ type Options struct {
 }
 
 // Scope names the datastores and workspaces whose artifacts to render: the
-// streams of the datastores and those serving the workspaces, the
-// datastores' connectors, the workspaces' views.
+// datastores' streams and connectors, the workspaces' views.
 type Scope struct {
 	Datastores map[string]bool
 	Workspaces map[string]bool
 }
 
 func (s *Scope) stream(st *model.Stream) bool {
-	if s == nil || s.Datastores[st.Datastore.Name] {
-		return true
-	}
-	for _, w := range st.Workspaces {
-		if s.Workspaces[w] {
-			return true
-		}
-	}
-	return false
+	return s == nil || s.Datastores[st.Datastore.Name]
 }
 
 func (s *Scope) workspace(w *model.Workspace) bool {

@@ -3,8 +3,10 @@ package generator
 import "github.com/datasurface/datasurface/model"
 
 // ChangeScope is what a change from base to head can affect: the
-// datastores it changes, adds or removes, the workspaces it changes, adds or
-// removes, and the workspaces that sink a changed datastore. A team whose
+// datastores it changes, adds or removes and those a changed workspace sinks
+// (on either side: their streams list the workspace), and the workspaces it
+// changes, adds or removes and those that sink a changed datastore (their
+// views show its columns). A team whose
 // team.yaml changed, or a zone whose zone.yaml changed, counts as changing
 // everything in it. It returns nil (everything) when ecosystem.yaml changed,
 // since platforms and shared containers shape every artifact.
@@ -39,15 +41,18 @@ func ChangeScope(base, head *model.Model) *Scope {
 		whole := b == nil || h == nil || !model.Equal(*b, *h)
 		s.teams(b, h, whole)
 	}
-	// Views of the workspaces that read a changed datastore change too.
+	changedStores, changedSpaces := copySet(s.Datastores), copySet(s.Workspaces)
 	for _, m := range []*model.Model{base, head} {
 		for _, z := range m.Zones {
 			for _, t := range z.Defs {
 				for _, w := range t.Workspaces {
 					for _, g := range w.Groups {
 						for _, sk := range g.Sinks {
-							if s.Datastores[sk.Datastore] {
+							if changedStores[sk.Datastore] {
 								s.Workspaces[w.Name] = true
+							}
+							if changedSpaces[w.Name] {
+								s.Datastores[sk.Datastore] = true
 							}
 						}
 					}
@@ -56,6 +61,14 @@ func ChangeScope(base, head *model.Model) *Scope {
 		}
 	}
 	return s
+}
+
+func copySet(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m))
+	for k := range m {
+		out[k] = true
+	}
+	return out
 }
 
 func sameEcosystem(b, h *model.Ecosystem) bool {
