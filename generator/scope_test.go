@@ -38,7 +38,9 @@ func TestScopedPlanEqualsFullPlan(t *testing.T) {
 		{"workspace documentation", func(r *modelRepo) { r.edit(analysis, "documentation: ", "documentation: Changed. ") }, false},
 		{"team.yaml", func(r *modelRepo) { r.edit(crmTeam, "documentation: ", "documentation: Changed. ") }, false},
 		{"zone.yaml", func(r *modelRepo) { r.edit(retail, "documentation: ", "documentation: Changed. ") }, false},
-		{"ecosystem.yaml", func(r *modelRepo) { r.edit(eco, "  Meridian's data ecosystem:", "  Changed. Meridian's data ecosystem:") }, true},
+		{"ecosystem.yaml", func(r *modelRepo) {
+			r.edit(eco, "  Meridian's data ecosystem:", "  Changed. Meridian's data ecosystem:")
+		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newModelRepo(t, "enterprise")
