@@ -32,6 +32,9 @@ type Options struct {
 type Scope struct {
 	Datastores map[string]bool
 	Workspaces map[string]bool
+	// sameStreams names the platforms whose stream lists the plan found
+	// equal on both sides: their maintenance DAG cannot differ.
+	sameStreams map[string]bool
 }
 
 func (s *Scope) stream(st *model.Stream) bool {
@@ -48,6 +51,11 @@ func Generate(ctx context.Context, m *model.Model, opts Options) (*Tree, error) 
 	if err != nil {
 		return nil, err
 	}
+	return render(ctx, m, g, opts)
+}
+
+// render renders a model whose graph is built.
+func render(ctx context.Context, m *model.Model, g *model.Graph, opts Options) (*Tree, error) {
 	ts, err := templates.Load(opts.TemplatesDir)
 	if err != nil {
 		return nil, err
@@ -138,7 +146,7 @@ func (r *renderer) platform(all *model.PlatformGraph) error {
 			return err
 		}
 	}
-	if len(all.Streams) > 0 {
+	if len(all.Streams) > 0 && (r.scope == nil || !r.scope.sameStreams[all.Platform.Name]) {
 		mdag := r.maintenanceDAG(all, env)
 		b, err := r.ts.Render("dag.py.tmpl", mdag)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -131,11 +132,24 @@ func PlanContext(ctx context.Context, base, head *model.Model, opts Options) (*P
 	if base == nil || head == nil {
 		return nil, errors.New("plan needs a base and a head model")
 	}
-	headTree, err := Generate(ctx, head, opts)
+	headGraph, err := model.BuildGraph(head)
+	if err != nil {
+		return nil, fmt.Errorf("head: %w", err)
+	}
+	baseGraph, err := model.BuildGraph(base)
+	if err != nil {
+		return nil, fmt.Errorf("base: %w", err)
+	}
+	if opts.Scope != nil {
+		scope := *opts.Scope
+		scope.sameStreams = sameStreams(baseGraph, headGraph)
+		opts.Scope = &scope
+	}
+	headTree, err := render(ctx, head, headGraph, opts)
 	if err != nil {
 		return nil, fmt.Errorf("render head: %w", err)
 	}
-	baseTree, err := Generate(ctx, base, opts)
+	baseTree, err := render(ctx, base, baseGraph, opts)
 	if err != nil {
 		return nil, fmt.Errorf("render base: %w", err)
 	}
@@ -184,7 +198,7 @@ func PlanContext(ctx context.Context, base, head *model.Model, opts Options) (*P
 		}
 		res.Artifacts = append(res.Artifacts, a)
 	}
-	evs, err := schemaEvolutions(base, head)
+	evs, err := schemaEvolutions(base, head, baseGraph, headGraph)
 	if err != nil {
 		return nil, err
 	}
@@ -262,13 +276,9 @@ func isBinary(b []byte) bool {
 	return bytes.IndexByte(b, 0) >= 0 || !utf8.Valid(b)
 }
 
-// ingesting adds to into, for every dataset a platform of m ingests, the
-// platform's name.
-func ingesting(m *model.Model, into map[string]map[string]bool) error {
-	g, err := model.BuildGraph(m)
-	if err != nil {
-		return err
-	}
+// ingesting adds to into, for every dataset a platform of the graph
+// ingests, the platform's name.
+func ingesting(g *model.Graph, into map[string]map[string]bool) {
 	for _, pg := range g.Platforms {
 		for _, s := range pg.Streams {
 			for _, st := range s.Tables {
@@ -280,21 +290,33 @@ func ingesting(m *model.Model, into map[string]map[string]bool) error {
 			}
 		}
 	}
-	return nil
 }
 
-// schemaEvolutions compares every dataset of base and head: columns by name
-// with the model's evolution rules, then key and partitioning; and lists
-// added and dropped datasets. Datasets are in name order, columns in base's
-// order followed by head's added ones.
-func schemaEvolutions(base, head *model.Model) ([]SchemaEvolution, error) {
+// sameStreams names the platforms that have the same streams on both sides.
+func sameStreams(base, head *model.Graph) map[string]bool {
+	names := func(g *model.Graph) map[string][]string {
+		out := map[string][]string{}
+		for _, pg := range g.Platforms {
+			for _, s := range pg.Streams {
+				out[pg.Platform.Name] = append(out[pg.Platform.Name], s.Name)
+			}
+		}
+		return out
+	}
+	b, h := names(base), names(head)
+	out := map[string]bool{}
+	for p, hs := range h {
+		if bs, ok := b[p]; ok && slices.Equal(bs, hs) {
+			out[p] = true
+		}
+	}
+	return out
+}
+
+func schemaEvolutions(base, head *model.Model, baseGraph, headGraph *model.Graph) ([]SchemaEvolution, error) {
 	platforms := map[string]map[string]bool{}
-	if err := ingesting(base, platforms); err != nil {
-		return nil, fmt.Errorf("base: %w", err)
-	}
-	if err := ingesting(head, platforms); err != nil {
-		return nil, fmt.Errorf("head: %w", err)
-	}
+	ingesting(baseGraph, platforms)
+	ingesting(headGraph, platforms)
 	out := []SchemaEvolution{}
 	for _, e := range model.Compatibility(base, head) {
 		var ps []string
@@ -495,3 +517,14 @@ var markdownEscaper = func() *strings.Replacer {
 
 // escapeMarkdown makes text read literally in markdown, on one line.
 func escapeMarkdown(s string) string { return markdownEscaper.Replace(s) }
+
+// EscapeMarkdown, CodeSpan and TableCell are the plan's markdown escapers,
+// for reports that embed the plan: model text reaches markdown only through
+// them.
+func EscapeMarkdown(s string) string { return escapeMarkdown(s) }
+
+// CodeSpan is s as inline code whatever backticks it holds.
+func CodeSpan(s string) string { return codeSpan(s) }
+
+// TableCell makes escaped inline markdown safe inside a table cell.
+func TableCell(s string) string { return cell(s) }

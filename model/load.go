@@ -2,6 +2,8 @@ package model
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path"
@@ -49,6 +51,13 @@ func Load(ctx context.Context, src Source) (*Model, []*LoadError, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	m, errs, _, err := load(ctx, src, names, false)
+	return m, errs, err
+}
+
+// load reads the named files of src; with hash it also returns each model
+// file's git blob hash, computed from the bytes it parsed.
+func load(ctx context.Context, src Source, names []string, hash bool) (*Model, []*LoadError, map[string]string, error) {
 	var files []*modelFile
 	var errs []*LoadError
 	for _, name := range names {
@@ -62,8 +71,8 @@ func Load(ctx context.Context, src Source) (*Model, []*LoadError, error) {
 		}
 		files = append(files, &modelFile{name: name, display: src.Display(name), kind: kind, zone: zone, team: team})
 	}
-	if err := parseAll(ctx, src, files); err != nil {
-		return nil, nil, err
+	if err := parseAll(ctx, src, files, hash); err != nil {
+		return nil, nil, nil, err
 	}
 	m := &Model{Source: src.Describe(), Commit: src.Commit()}
 	errs = append(errs, assemble(m, files)...)
@@ -72,7 +81,14 @@ func Load(ctx context.Context, src Source) (*Model, []*LoadError, error) {
 			Msg: "no ecosystem.yaml at the model's root; is this the right folder?"})
 	}
 	decode.SortErrors(errs)
-	return m, errs, nil
+	var hashes map[string]string
+	if hash {
+		hashes = make(map[string]string, len(files))
+		for _, f := range files {
+			hashes[f.name] = f.hash
+		}
+	}
+	return m, errs, hashes, nil
 }
 
 type fileKind uint8
@@ -91,6 +107,7 @@ type modelFile struct {
 	zone, team    string
 	value         any // *Ecosystem, *Zone, *Team, *Datastore or *Workspace
 	errs          []*LoadError
+	hash          string // git blob hash of the content, when asked for
 }
 
 func isYAMLish(name string) bool {
@@ -119,7 +136,7 @@ func classify(name string) (kind fileKind, zone, team string, ok bool) {
 }
 
 // parseAll reads, parses and decodes the files on every core.
-func parseAll(ctx context.Context, src Source, files []*modelFile) error {
+func parseAll(ctx context.Context, src Source, files []*modelFile, hash bool) error {
 	work := make(chan *modelFile)
 	var wg sync.WaitGroup
 	var once sync.Once
@@ -135,6 +152,9 @@ func parseAll(ctx context.Context, src Source, files []*modelFile) error {
 				if err != nil {
 					once.Do(func() { readErr = fmt.Errorf("read %s: %w", f.display, err) })
 					continue
+				}
+				if hash {
+					f.hash = BlobHash(data)
 				}
 				f.decode(data, strs, yp)
 			}
@@ -281,6 +301,24 @@ func (d DirSource) Display(name string) string {
 
 func (d DirSource) ReadFile(name string) ([]byte, error) {
 	return readFile(filepath.Join(string(d), filepath.FromSlash(name)))
+}
+
+// FileHash is the git blob hash of a file's content, so a folder compares
+// with a git revision (or another folder) by hash. It reads the file.
+func (d DirSource) FileHash(name string) (string, bool) {
+	b, err := d.ReadFile(name)
+	if err != nil {
+		return "", false
+	}
+	return BlobHash(b), true
+}
+
+// BlobHash is git's object hash of a blob with this content.
+func BlobHash(content []byte) string {
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", len(content))
+	h.Write(content)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (d DirSource) Files(ctx context.Context) ([]string, error) {

@@ -23,7 +23,8 @@ type GitSource struct {
 	Dir  string
 
 	commit string
-	blobs  map[string]*object.File
+	repo   *git.Repository
+	blobs  map[string]plumbing.Hash
 	mu     sync.Mutex // go-git's object storage is not safe for concurrent reads
 }
 
@@ -65,18 +66,25 @@ func (g *GitSource) Files(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("folder %s at %s: %w", dir, g.Rev, err)
 		}
 	}
-	g.blobs = map[string]*object.File{}
-	err = tree.Files().ForEach(func(f *object.File) error {
+	// Walk the tree's entries: names, modes and hashes, without reading blobs.
+	g.repo = r
+	g.blobs = map[string]plumbing.Hash{}
+	w := object.NewTreeWalker(tree, true, nil)
+	defer w.Close()
+	for {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
-		if f.Mode.IsFile() {
-			g.blobs[f.Name] = f
+		name, entry, err := w.Next()
+		if err == io.EOF {
+			break
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, fmt.Errorf("read tree of %s: %w", h, err)
+		}
+		if entry.Mode.IsFile() {
+			g.blobs[name] = entry.Hash
+		}
 	}
 	names := make([]string, 0, len(g.blobs))
 	for n := range g.blobs {
@@ -89,11 +97,15 @@ func (g *GitSource) Files(ctx context.Context) ([]string, error) {
 func (g *GitSource) ReadFile(name string) ([]byte, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	f, ok := g.blobs[name]
+	hash, ok := g.blobs[name]
 	if !ok {
 		return nil, fmt.Errorf("%s: not in %s", name, g.Describe())
 	}
-	r, err := f.Reader()
+	blob, err := g.repo.BlobObject(hash)
+	if err != nil {
+		return nil, fmt.Errorf("%s at %s: %w", name, g.Describe(), err)
+	}
+	r, err := blob.Reader()
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +116,9 @@ func (g *GitSource) ReadFile(name string) ([]byte, error) {
 // FileHash is the blob hash of a file listed by Files, so two revisions'
 // files compare without being read.
 func (g *GitSource) FileHash(name string) (string, bool) {
-	f, ok := g.blobs[name]
+	h, ok := g.blobs[name]
 	if !ok {
 		return "", false
 	}
-	return f.Hash.String(), true
+	return h.String(), true
 }

@@ -3,8 +3,11 @@ package model
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // hashedSource can say a file's content hash without reading it (a git
@@ -32,11 +35,11 @@ func LoadPair(ctx context.Context, base, head Source) (b, h *Model, baseErrs, he
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	h, headErrs, err = loadFiles(ctx, head, headNames)
+	h, headErrs, headHashes, err := load(ctx, head, headNames, true)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	changed, ecosystem, err := changedZones(base, head, baseNames, headNames)
+	changed, ecosystem, err := changedZones(base, hashed{head, headHashes}, baseNames, headNames)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -76,16 +79,26 @@ func LoadPair(ctx context.Context, base, head Source) (b, h *Model, baseErrs, he
 
 // loadFiles is Load over a given list of the source's files.
 func loadFiles(ctx context.Context, src Source, names []string) (*Model, []*LoadError, error) {
-	return Load(ctx, listed{src, names})
+	m, errs, _, err := load(ctx, src, names, false)
+	return m, errs, err
 }
 
-// listed is a source restricted to some of its files.
-type listed struct {
+// hashed is a source whose model files' hashes are known (computed as they
+// were parsed); other files hash as the source does, if it can.
+type hashed struct {
 	Source
-	names []string
+	hashes map[string]string
 }
 
-func (l listed) Files(context.Context) ([]string, error) { return l.names, nil }
+func (h hashed) FileHash(name string) (string, bool) {
+	if v, ok := h.hashes[name]; ok {
+		return v, true
+	}
+	if hs, ok := h.Source.(hashedSource); ok {
+		return hs.FileHash(name)
+	}
+	return "", false
+}
 
 func zoneOf(name string) string {
 	rest := name[len("zones/"):]
@@ -97,26 +110,10 @@ func zoneOf(name string) string {
 
 // changedZones compares the two file lists: a zone changed when any file
 // under zones/<zone>/ was added, removed or edited; ecosystem reports
-// whether ecosystem.yaml differs.
+// whether ecosystem.yaml differs. Files present on both sides compare by
+// hash (git blob hashes, which folders compute) on every core, or by
+// content when a source cannot hash.
 func changedZones(base, head Source, baseNames, headNames []string) (map[string]bool, bool, error) {
-	bh, bHashed := base.(hashedSource)
-	hh, hHashed := head.(hashedSource)
-	same := func(name string) (bool, error) {
-		if bHashed && hHashed {
-			x, ok1 := bh.FileHash(name)
-			y, ok2 := hh.FileHash(name)
-			return ok1 && ok2 && x == y, nil
-		}
-		x, err := base.ReadFile(name)
-		if err != nil {
-			return false, err
-		}
-		y, err := head.ReadFile(name)
-		if err != nil {
-			return false, err
-		}
-		return bytes.Equal(x, y), nil
-	}
 	inBase := make(map[string]bool, len(baseNames))
 	for _, n := range baseNames {
 		inBase[n] = true
@@ -131,28 +128,60 @@ func changedZones(base, head Source, baseNames, headNames []string) (map[string]
 			changed[zoneOf(n)] = true
 		}
 	}
+	var both []string
 	for _, n := range headNames {
 		if !inBase[n] {
 			mark(n)
 			continue
 		}
 		delete(inBase, n)
-		if !isYAMLish(n) {
-			continue
-		}
-		if changed[zoneOf(n)] && n != "ecosystem.yaml" {
-			continue // already known
-		}
-		ok, err := same(n)
-		if err != nil {
-			return nil, false, err
-		}
-		if !ok {
-			mark(n)
+		if isYAMLish(n) {
+			both = append(both, n)
 		}
 	}
 	for n := range inBase { // in the base only
 		mark(n)
+	}
+	differs := make([]bool, len(both))
+	errs := make([]error, len(both))
+	bh, bHashed := base.(hashedSource)
+	hh, hHashed := head.(hashedSource)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(both) {
+					return
+				}
+				n := both[i]
+				if bHashed && hHashed {
+					x, ok1 := bh.FileHash(n)
+					y, ok2 := hh.FileHash(n)
+					differs[i] = !ok1 || !ok2 || x != y
+					continue
+				}
+				x, err := base.ReadFile(n)
+				if err == nil {
+					var y []byte
+					y, err = head.ReadFile(n)
+					differs[i] = !bytes.Equal(x, y)
+				}
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	for i, n := range both {
+		if errs[i] != nil {
+			return nil, false, errs[i]
+		}
+		if differs[i] {
+			mark(n)
+		}
 	}
 	return changed, ecosystem, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -187,5 +189,29 @@ func TestLoadPairMatchesTwoLoads(t *testing.T) {
 				assert.Same(t, ph.Ecosystem, pb.Ecosystem, "an unchanged ecosystem is shared")
 			}
 		})
+	}
+}
+
+// TestBlobHashIsGits checks that a folder's file hashes equal the blob
+// hashes git stores, so a working tree compares with a revision unread.
+func TestBlobHashIsGits(t *testing.T) {
+	dir := ownedExample(t).write(t)
+	r, err := git.PlainInit(dir, false)
+	require.NoError(t, err)
+	wt, err := r.Worktree()
+	require.NoError(t, err)
+	require.NoError(t, wt.AddGlob("."))
+	_, err = wt.Commit("m", &git.CommitOptions{Author: &object.Signature{Name: "t", Email: "t@e"}})
+	require.NoError(t, err)
+	gs := &model.GitSource{Repo: dir, Rev: "HEAD"}
+	names, err := gs.Files(context.Background())
+	require.NoError(t, err)
+	require.NotEmpty(t, names)
+	for _, n := range names {
+		want, ok := gs.FileHash(n)
+		require.True(t, ok)
+		got, ok := model.DirSource(dir).FileHash(n)
+		require.True(t, ok)
+		assert.Equal(t, want, got, n)
 	}
 }

@@ -72,6 +72,6 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(newValidate(), newSchema(), newGenerate(), newSynth())
 	root.AddCommand(newPlan(), newJobSpecSchema())
-	root.AddCommand(newConnectCmd(), newTrinoCmd(), newPublishCmd())
+	root.AddCommand(newCheck(), newConnectCmd(), newTrinoCmd(), newPublishCmd())
 	return root
 }
