@@ -63,8 +63,18 @@ type Event struct {
 	// a key change); nil otherwise.
 	BeforeKey []row.Value
 	// Before and After are rows in the spec's column order, nil when the
-	// event has no such image. Columns the before image does not carry are
-	// Null. An unchanged TOAST value is row.Unavailable().
+	// event has no such image. An unchanged TOAST value is
+	// row.Unavailable().
+	//
+	// After is checked against the spec; of Before only the key is, as the
+	// merge uses nothing else of it. Its other columns are Null when the
+	// image does not carry them or when their value does not parse for the
+	// column's type; otherwise they are as written — which, for the columns
+	// outside the replica identity of a REPLICA IDENTITY DEFAULT delete or
+	// update, are not the row's values but the connector's type fallbacks
+	// for NOT NULL columns (0, "", the epoch, an empty list ...; a fallback
+	// that does not parse, such as "" for a uuid, is the Null above) and
+	// Null for nullable ones.
 	Before, After []row.Value
 	// SourceTsMs is source.ts_ms: when the change was committed in the database.
 	SourceTsMs int64
@@ -473,8 +483,15 @@ func (d *Decoder) parseImage(s *scanner, plan *tablePlan, img int) ([]row.Value,
 			}
 			seen[i] = gen
 			hint = i + 1
+			start := s.i
 			if vals[i], err = d.vp.value(s, cols[i]); err != nil {
-				break
+				if img == imgBefore && !plan.isKey[i] {
+					err = skipBadValue(s, start, err)
+					vals[i] = row.Null()
+				}
+				if err != nil {
+					break
+				}
 			}
 		}
 		if err == nil {
@@ -485,6 +502,22 @@ func (d *Decoder) parseImage(s *scanner, plan *tablePlan, img int) ([]row.Value,
 		return nil, err
 	}
 	return vals, nil
+}
+
+// skipBadValue handles a value of a before image's non-key column that
+// started at start and failed to parse with err. A delete under REPLICA
+// IDENTITY DEFAULT carries only the key; for the other NOT NULL columns the
+// connector writes type fallbacks, some of which do not parse for the type
+// ("" for a uuid). Only the key of a before image is used, so a value error
+// there is dropped: the scanner is moved past the whole value (which must
+// still be valid JSON) and nil returned. Other errors are returned.
+func skipBadValue(s *scanner, start int, err error) error {
+	var ve *valueError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	s.i = start
+	return s.skip()
 }
 
 // checkImage checks a parsed image and returns the row and its key (nil if

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,10 +233,253 @@ func TestDecodeZonedTimestamps(t *testing.T) {
 		require.NoError(t, err, c.in)
 		assert.Equal(t, c.want, got, c.in)
 	}
-	for _, bad := range []string{"2023-02-29T00:00:00Z", "2024-03-01 10:15:30", "yesterday", "2024-13-01T00:00:00Z"} {
+	// java.time writes years past 9999 with a plus sign and years before 1
+	// AD (year 0 is 1 BC) with a minus sign and at least four digits.
+	utc := func(y int, mo time.Month, d, h, mi, s, us int) int64 {
+		return time.Date(y, mo, d, h, mi, s, us*1000, time.UTC).UnixMicro()
+	}
+	for _, c := range []struct {
+		in   string
+		want int64
+	}{
+		{"0000-01-01T00:00:00.000000Z", utc(0, 1, 1, 0, 0, 0, 0)},
+		{"+10000-01-01T00:00:00.000000Z", utc(10000, 1, 1, 0, 0, 0, 0)},
+		{"+200000-12-31T23:59:59.999999Z", utc(200000, 12, 31, 23, 59, 59, 999999)},
+		{"+294247-01-10T04:00:54.775806Z", 1<<63 - 2},
+		{"-0001-01-01T00:00:00.000000Z", utc(-1, 1, 1, 0, 0, 0, 0)},
+		{"-4712-01-01T00:00:00Z", utc(-4712, 1, 1, 0, 0, 0, 0)},
+		{"-4713-11-24T00:00:00Z", utc(-4713, 11, 24, 0, 0, 0, 0)},
+		{"-0004-02-29T12:00:00+02:00", utc(-4, 2, 29, 10, 0, 0, 0)},
+		{"+2024-03-01T10:15:30Z", 1709288130000000},
+		{"-10000-06-15T00:00:00.5Z", utc(-10000, 6, 15, 0, 0, 0, 500000)},
+		{"+infinity", 1<<63 - 1},
+	} {
+		got, err := parseZoned([]byte(c.in))
+		require.NoError(t, err, c.in)
+		assert.Equal(t, c.want, got, c.in)
+	}
+	for _, bad := range []string{"2023-02-29T00:00:00Z", "2024-03-01 10:15:30", "yesterday", "2024-13-01T00:00:00Z",
+		"+999-01-01T00:00:00Z", "-999-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "+-1000-01-01T00:00:00Z", "+10000-02-30T00:00:00Z",
+		"-0001-01-01T00:00:00", "+", "-", "infinityZ"} {
 		_, err := parseZoned([]byte(bad))
 		assert.Error(t, err, bad)
 	}
+	// Beyond int64 microseconds since 1970 (PostgreSQL goes on to 294276
+	// AD), and the two values that are infinity and -infinity.
+	for _, out := range []string{"+294247-01-10T04:00:54.775807Z", "+294276-12-31T23:59:59.999999Z", "+1000000000-01-01T00:00:00Z",
+		"-290309-01-01T00:00:00Z", "-999999999-01-01T00:00:00Z"} {
+		_, err := parseZoned([]byte(out))
+		assert.ErrorIs(t, err, errZonedRange, out)
+	}
+	tbl := &jobspec.Table{Name: "z", Topic: "z", Mode: jobspec.ModeLive, PrimaryKey: []string{"id"},
+		Columns: []jobspec.Column{{Name: "id", Type: "int32"}, {Name: "tz", Type: "timestamptz"}}}
+	d, err := NewDecoder(tbl, preciseEncoding)
+	require.NoError(t, err)
+	ev, err := decodeLine(d, `{"op":"c","after":{"id":1,"tz":"-4712-01-01T00:00:00.000000Z"}}`)
+	require.NoError(t, err)
+	assert.True(t, row.Equal(row.TimestampTZ(utc(-4712, 1, 1, 0, 0, 0, 0)), ev.After[1]))
+	_, err = decodeLine(d, `{"op":"c","after":{"id":1,"tz":"+294276-01-01T00:00:00Z"}}`)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `"+294276-01-01T00:00:00Z" is out of the range of a timestamptz here`)
+}
+
+// listTable has lists of every element type whose unchanged-TOAST
+// placeholder has its own form, and of some that have not.
+func listTable() *jobspec.Table {
+	list := func(name, elem string) jobspec.Column {
+		return jobspec.Column{Name: name, Type: "list", Nullable: true, Element: &jobspec.Column{Type: elem}}
+	}
+	return &jobspec.Table{Name: "l", Topic: "l", Mode: jobspec.ModeLive, PrimaryKey: []string{"id"}, Columns: []jobspec.Column{
+		{Name: "id", Type: "int32"},
+		list("ints", "int32"), list("bigs", "int64"), list("days", "date"), list("ids", "uuid"),
+		list("smalls", "int16"), list("texts", "text"), list("stamps", "timestamp"),
+	}}
+}
+
+const listRowFields = `[
+  {"type":"int32","optional":false,"field":"id"},
+  {"type":"array","items":{"type":"int32","optional":true},"optional":true,"field":"ints"},
+  {"type":"array","items":{"type":"int64","optional":true},"optional":true,"field":"bigs"},
+  {"type":"array","items":{"type":"int32","optional":true,"name":"io.debezium.time.Date","version":1},"optional":true,"field":"days"},
+  {"type":"array","items":{"type":"string","optional":true,"name":"io.debezium.data.Uuid","version":1},"optional":true,"field":"ids"},
+  {"type":"array","items":{"type":"int16","optional":true},"optional":true,"field":"smalls"},
+  {"type":"array","items":{"type":"string","optional":true},"optional":true,"field":"texts"},
+  {"type":"array","items":{"type":"int64","optional":true,"name":"io.debezium.time.MicroTimestamp","version":1},"optional":true,"field":"stamps"}
+]`
+
+// phBytes is the default placeholder as integer[] writes it.
+const phBytes = `[95,95,100,101,98,101,122,105,117,109,95,117,110,97,118,97,105,108,97,98,108,101,95,118,97,108,117,101]`
+
+func TestDecodeListPlaceholders(t *testing.T) {
+	const phUUIDList = `["b68a35a7-17ad-35b3-af2a-ae46edb4545a"]`
+	const phString = `["__debezium_unavailable_value"]`
+	assert.Equal(t, "b68a35a7-17ad-35b3-af2a-ae46edb4545a", row.UUID(javaNameUUID([]byte(DefaultPlaceholder))).String())
+	plain := func(p string) string { return p }
+	envelope := func(p string) string { return enveloped(envelopeSchema(compact(listRowFields)), p) }
+	line := func(fields string) string { return `{"op":"u","after":{"id":1,` + fields + `}}` }
+	notAll := `[95,95,100,101,98,101,122,105,117,109,95,117,110,97,118,97,105,108,97,98,108,101,95,118,97,108,117]`
+	for _, c := range []struct {
+		name   string
+		wrap   func(string) string
+		fields string
+		toast  []bool // by column after id
+	}{
+		{"element-typed forms", plain, `"ints":` + phBytes + `,"bigs":` + phBytes + `,"days":` + phBytes + `,"ids":` + phUUIDList,
+			[]bool{true, true, true, true, false, false, false}},
+		{"element-typed forms, envelope", envelope, `"ints":` + phBytes + `,"bigs":` + phBytes + `,"days":` + phBytes + `,"ids":` + phUUIDList,
+			[]bool{true, true, true, true, false, false, false}},
+		{"string form", plain, `"ints":` + phString + `,"bigs":` + phString + `,"days":` + phString + `,"ids":` + phString +
+			`,"smalls":` + phString + `,"texts":` + phString + `,"stamps":` + phString, []bool{true, true, true, true, true, true, true}},
+		// Only the element types whose arrays get the bytes form read it as
+		// the placeholder: smallint[], text[] and timestamp[] do not.
+		{"bytes where they are data", plain, `"smalls":` + phBytes + `,"stamps":` + phBytes, []bool{false, false, false, false, false, false, false}},
+		{"bytes where they are data, envelope", envelope, `"smalls":` + phBytes + `,"stamps":` + phBytes, []bool{false, false, false, false, false, false, false}},
+		{"almost the placeholder", plain, `"ints":` + notAll + `,"bigs":[95],"days":[],"ids":["b68a35a7-17ad-35b3-af2a-ae46edb4545a","b68a35a7-17ad-35b3-af2a-ae46edb4545a"]`,
+			[]bool{false, false, false, false, false, false, false}},
+		{"placeholder UUID among others", plain, `"ids":["00000000-0000-0000-0000-000000000000","b68a35a7-17ad-35b3-af2a-ae46edb4545a"]`,
+			[]bool{false, false, false, false, false, false, false}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d, err := NewDecoder(listTable(), preciseEncoding)
+			require.NoError(t, err)
+			ev, err := decodeLine(d, c.wrap(line(c.fields)))
+			require.NoError(t, err)
+			for i, toast := range c.toast {
+				assert.Equal(t, toast, ev.After[i+1].IsUnavailable(), "column %s: %s", listTable().Columns[i+1].Name, ev.After[i+1])
+			}
+		})
+	}
+	// The source's element type, from the envelope, decides: integer[] in
+	// an int16 list has the bytes form; smallint[] in an int32 list has not.
+	t.Run("envelope says the source type", func(t *testing.T) {
+		tbl := listTable()
+		tbl.Columns[1].Element.Type, tbl.Columns[5].Element.Type = "int16", "int32"
+		fields := strings.Replace(listRowFields, `"items":{"type":"int32","optional":true},"optional":true,"field":"ints"`,
+			`"items":{"type":"int32","optional":true},"optional":true,"field":"smalls"`, 1)
+		fields = strings.Replace(fields, `"items":{"type":"int16","optional":true},"optional":true,"field":"smalls"`,
+			`"items":{"type":"int16","optional":true},"optional":true,"field":"ints"`, 1)
+		d, err := NewDecoder(tbl, preciseEncoding)
+		require.NoError(t, err)
+		l := line(`"ints":` + phBytes + `,"smalls":` + phBytes)
+		ev, err := decodeLine(d, l)
+		require.NoError(t, err)
+		assert.False(t, ev.After[1].IsUnavailable(), "plain: an int16 list is never the bytes form")
+		assert.True(t, ev.After[5].IsUnavailable(), "plain: an int32 list reads the bytes form")
+		ev, err = decodeLine(d, enveloped(envelopeSchema(compact(fields)), l))
+		require.NoError(t, err)
+		assert.False(t, ev.After[1].IsUnavailable(), "envelope: smallint[] items")
+		assert.True(t, ev.After[5].IsUnavailable(), "envelope: integer[] items")
+	})
+}
+
+// TestListItemsOptional: Debezium declares every array's items optional;
+// a list whose spec elements are not nullable accepts that schema (and one
+// that declares them required), and still refuses a null element.
+func TestListItemsOptional(t *testing.T) {
+	for _, items := range []string{`{"type":"string","optional":true}`, `{"type":"string","optional":false}`} {
+		fields := strings.Replace(sinkRowFields, `{"type":"string","optional":true},"optional":true,"field":"tags"`, items+`,"optional":true,"field":"tags"`, 1)
+		require.Contains(t, fields, items+`,"optional":true,"field":"tags"`)
+		wrap := func(p string) string { return enveloped(envelopeSchema(fields), p) }
+		d := newSinkDecoder(t, preciseEncoding)
+		require.False(t, sinkTable().Columns[22].Element.Nullable)
+		ev, err := decodeLine(d, wrap(payload("c", "", sinkAfter)))
+		require.NoError(t, err, items)
+		assertRow(t, wantAfter, ev.After)
+		_, err = decodeLine(d, wrap(payload("c", "", replaceField(sinkAfter, "tags", `["red","blue"]`, `["red",null]`))))
+		require.Error(t, err, items)
+		be, ok := badinput.As(err)
+		require.True(t, ok)
+		assert.Equal(t, "tags[]", be.Column)
+		assert.Contains(t, be.Reason, "null element in a list whose elements are not nullable")
+	}
+	// The check is relaxed for list items only: a required column or map
+	// key still refuses an optional schema.
+	fields := strings.Replace(sinkRowFields, `"keys":{"type":"string","optional":false}`, `"keys":{"type":"string","optional":true}`, 1)
+	d := newSinkDecoder(t, preciseEncoding)
+	_, err := decodeLine(d, enveloped(envelopeSchema(fields), payload("c", "", sinkAfter)))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the event schema allows null (optional) but the column is not nullable")
+}
+
+// TestBeforeImageFallbacks: a before image is used only for its key. A
+// REPLICA IDENTITY DEFAULT delete writes type fallbacks for the other NOT
+// NULL columns, some of which do not parse ("" for a uuid); a non-key value
+// that does not parse is Null. A key that does not parse, and JSON that
+// does not, are still bad input.
+func TestBeforeImageFallbacks(t *testing.T) {
+	tbl := sinkTable()
+	for i := range tbl.Columns {
+		if tbl.Columns[i].Name == "ref" {
+			tbl.Columns[i].Nullable = false
+		}
+	}
+	before := `{"id":42,"flag":null,"tiny":null,"small":null,"qty":"zero","ratio":null,"score":null,"price":"!","big":null,` +
+		`"num":{"scale":"0","value":1},"code":null,"name":"much too long for varchar(10)","notes":null,"born":null,"opens":-1,"seen_at":null,"logged_at":null,` +
+		`"created_at":"","ref":"","blob":"%","doc":null,"geo":{"lat":null},"tags":["red",null],"attrs":[1]}`
+	refRequired := strings.Replace(sinkRowFields, `"optional":true,"name":"io.debezium.data.Uuid"`, `"optional":false,"name":"io.debezium.data.Uuid"`, 1)
+	for _, enc := range encodings {
+		if enc.name == "envelope" {
+			enc.wrap = func(p string) string { return enveloped(envelopeSchema(refRequired), p) }
+		}
+		t.Run(enc.name, func(t *testing.T) {
+			d, err := NewDecoder(tbl, preciseEncoding)
+			require.NoError(t, err)
+			ev, err := decodeLine(d, enc.wrap(payload("d", before, "")))
+			require.NoError(t, err)
+			assert.Equal(t, OpDelete, ev.Op)
+			assert.Equal(t, []row.Value{row.Int64(42)}, ev.Key)
+			assert.Equal(t, []row.Value{row.Int64(42)}, ev.BeforeKey)
+			for i, v := range ev.Before[1:] {
+				assert.True(t, v.IsNull(), "column %s: %s", tbl.Columns[i+1].Name, v)
+			}
+			// An update's before image, too; its after image is checked.
+			ev, err = decodeLine(d, enc.wrap(payload("u", before, sinkAfter)))
+			require.NoError(t, err)
+			assert.True(t, ev.Before[18].IsNull())
+			assertRow(t, wantAfter, ev.After)
+			_, err = decodeLine(d, enc.wrap(payload("u", sinkAfter, strings.Replace(sinkAfter, `"ref":"550e8400-e29b-41d4-a716-446655440000"`, `"ref":""`, 1))))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `column "ref": "" is not a uuid`)
+			// The key must parse.
+			_, err = decodeLine(d, enc.wrap(payload("d", strings.Replace(before, `"id":42`, `"id":"42"`, 1), "")))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), `column "id": expected an integer`)
+			// Bad JSON in a skipped value is still bad JSON.
+			_, err = decodeLine(d, enc.wrap(payload("d", strings.Replace(before, `"qty":"zero"`, `"qty":"ze\qo"`, 1), "")))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "undecodable JSON: invalid escape")
+			_, err = decodeLine(d, enc.wrap(payload("d", strings.Replace(before, `"tags":["red",null]`, `"tags":["red",null,]`, 1), "")))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "undecodable JSON")
+		})
+	}
+}
+
+// TestDoubleModeTooWide: in decimal.handling.mode=double the double nearest
+// a value of the column's full precision may not fit the column. It is bad
+// input, saying that double mode loses precision.
+func TestDoubleModeTooWide(t *testing.T) {
+	tbl := &jobspec.Table{Name: "d", Topic: "d", Mode: jobspec.ModeLive, PrimaryKey: []string{"id"},
+		Columns: []jobspec.Column{{Name: "id", Type: "int32"}, {Name: "v", Type: "decimal", Precision: 38, Scale: 0}}}
+	d, err := NewDecoder(tbl, jobspec.Encoding{DecimalHandling: "double"})
+	require.NoError(t, err)
+	ev, err := decodeLine(d, `{"op":"c","after":{"id":1,"v":9.999999999999999E37}}`)
+	require.NoError(t, err)
+	assert.True(t, row.Equal(row.BigDecimal(bigInt("99999999999999990000000000000000000000"), 0), ev.After[1]))
+	_, err = decodeLine(d, `{"op":"c","after":{"id":1,"v":1.0E38}}`)
+	require.Error(t, err)
+	be, ok := badinput.As(err)
+	require.True(t, ok)
+	assert.Equal(t, "v", be.Column)
+	assert.Contains(t, be.Reason, "100000000000000000000000000000000000000 does not fit decimal(38, 0); with decimal.handling.mode=double values arrive as doubles")
+	assert.Contains(t, be.Reason, "use decimal.handling.mode=precise")
+	// Precise mode's own errors do not mention double mode.
+	d, err = NewDecoder(tbl, preciseEncoding)
+	require.NoError(t, err)
+	_, err = decodeLine(d, `{"op":"c","after":{"id":1,"v":"S7Tk6PhRUgIEAAAAAAAAAAA="}}`)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "does not fit decimal(38, 0)")
+	assert.NotContains(t, err.Error(), "double")
 }
 
 func TestDecodeBadInput(t *testing.T) {

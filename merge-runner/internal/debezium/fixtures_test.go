@@ -84,7 +84,7 @@ const sinkRowFields = `[
   {"type":"string","optional":true,"field":"blob"},
   {"type":"string","optional":true,"name":"io.debezium.data.Json","version":1,"field":"doc"},
   {"type":"struct","fields":[{"type":"float64","optional":false,"field":"lat"},{"type":"float64","optional":false,"field":"lon"},{"type":"string","optional":true,"field":"label"}],"optional":true,"name":"acme.db.public.geo_point","field":"geo"},
-  {"type":"array","items":{"type":"string","optional":false},"optional":true,"field":"tags"},
+  {"type":"array","items":{"type":"string","optional":true},"optional":true,"field":"tags"},
   {"type":"map","keys":{"type":"string","optional":false},"values":{"type":"string","optional":true},"optional":true,"field":"attrs"}
 ]`
 

@@ -15,6 +15,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(enc.wrap(truncatePayload())))
 	}
 	f.Add([]byte(payload("u", "", sinkMinimal)))
+	f.Add([]byte(payload("d", `{"id":42,"qty":"","ref":"","created_at":"+10000-01-01T00:00:00.000000Z","tags":[95,95],"geo":{"lat":null}}`, "")))
+	f.Add([]byte(payload("c", "", replaceField(sinkAfter, "created_at", `"2024-03-01T10:15:30.123456Z"`, `"-4712-01-01T00:00:00Z"`))))
 	f.Add([]byte("null"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := NewDecoder(sinkTable(), preciseEncoding)

@@ -87,7 +87,35 @@ type colPlan struct {
 	fields   []*colPlan // struct
 	fieldIdx map[string]int
 	elem     *colPlan // list
+	listPH   uint8    // list: the element-typed form of the TOAST placeholder, phNone if none
 	key, val *colPlan // map
+}
+
+// The element-typed forms in which Debezium's UnchangedToastedPlaceholder
+// writes an unchanged TOAST array. Arrays of other element types (text[]
+// and the like) carry the placeholder as their one element, in the
+// element's own placeholder form (the string; base64 for bytes and precise
+// decimals), which reads as unavailable element by element.
+const (
+	phNone = iota
+	// integer[], bigint[] and date[]: one integer per byte of the
+	// placeholder, as a Java byte (signed).
+	phInts
+	// uuid[]: one element, the placeholder's name-based (MD5, version 3)
+	// UUID, Java's UUID.nameUUIDFromBytes.
+	phUUID
+)
+
+// listPlaceholder is the placeholder form of a list whose elements are of
+// type elem, when the events carry no schema to say the source's element type.
+func listPlaceholder(elem colType) uint8 {
+	switch elem {
+	case tInt32, tInt64, tDate:
+		return phInts
+	case tUUID:
+		return phUUID
+	}
+	return phNone
 }
 
 // tablePlan is the per-table decoder plan: column name -> index -> parser.
@@ -228,6 +256,7 @@ func newColPlan(c *jobspec.Column, path string, enc jobspec.Encoding) (*colPlan,
 			return nil, err
 		}
 		cp.elem = ep
+		cp.listPH = listPlaceholder(ep.typ)
 	case tMap:
 		if c.Key == nil || c.Value == nil {
 			return nil, fmt.Errorf("column %s: map needs key and value types", path)

@@ -179,6 +179,11 @@ func adjustToSchema(cp *colPlan, f *connectSchema) error {
 	if f.Optional && !cp.nullable {
 		return schemaErr(cp, "the event schema allows null (optional) but the column is not nullable")
 	}
+	return adjustType(cp, f)
+}
+
+// adjustType is adjustToSchema without the nullability check.
+func adjustType(cp *colPlan, f *connectSchema) error {
 	wrong := func() error {
 		name := f.Type
 		if f.Name != "" {
@@ -307,7 +312,14 @@ func adjustToSchema(cp *colPlan, f *connectSchema) error {
 		if f.Type != "array" || f.Items == nil {
 			return wrong()
 		}
-		return adjustToSchema(cp.elem, f.Items)
+		// Debezium declares every array's elements optional, whatever the
+		// source (PostgreSQL has no NOT NULL for array elements), so an
+		// optional items schema is accepted for a list whose elements are
+		// not nullable; a null element in the data is still refused.
+		if err := adjustType(cp.elem, f.Items); err != nil {
+			return err
+		}
+		cp.listPH = schemaListPlaceholder(cp.elem, f.Items)
 	case tMap:
 		if f.Type != "map" || f.Keys == nil || f.Values == nil {
 			return wrong()
@@ -318,4 +330,20 @@ func adjustToSchema(cp *colPlan, f *connectSchema) error {
 		return adjustToSchema(cp.val, f.Values)
 	}
 	return nil
+}
+
+// schemaListPlaceholder is the placeholder form of a list whose items schema
+// (already checked against the element) is items: the source's element type
+// decides, so a smallint[] read into an int32 list, say, gets none.
+func schemaListPlaceholder(elem *colPlan, items *connectSchema) uint8 {
+	switch {
+	case (items.Type == "int32" || items.Type == "int64") &&
+		(items.Name == "" || items.Name == nameDate || items.Name == nameConnectDate):
+		// integer[], bigint[] or date[] (a time or timestamp array has a
+		// time name, and its placeholder is the string).
+		return phInts
+	case elem.typ == tUUID && items.Type == "string" && items.Name == nameUUID:
+		return phUUID
+	}
+	return phNone
 }

@@ -2,8 +2,10 @@ package debezium
 
 import (
 	"bytes"
+	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -37,6 +39,9 @@ type valueParser struct {
 	placeholderB64 []byte // the placeholder's bytes as binary.handling.mode would write them
 	placeholderHex []byte
 	placeholderURL []byte
+	// The placeholder's name-based UUID: an unchanged TOAST uuid[] is the
+	// list of it alone.
+	placeholderUUID [16]byte
 
 	chunk []byte // for text
 }
@@ -44,11 +49,49 @@ type valueParser struct {
 func newValueParser(placeholder string) valueParser {
 	p := []byte(placeholder)
 	return valueParser{
-		placeholder:    p,
-		placeholderB64: []byte(base64.StdEncoding.EncodeToString(p)),
-		placeholderURL: []byte(base64.URLEncoding.EncodeToString(p)),
-		placeholderHex: []byte(hex.EncodeToString(p)),
+		placeholder:     p,
+		placeholderB64:  []byte(base64.StdEncoding.EncodeToString(p)),
+		placeholderURL:  []byte(base64.URLEncoding.EncodeToString(p)),
+		placeholderHex:  []byte(hex.EncodeToString(p)),
+		placeholderUUID: javaNameUUID(p),
 	}
+}
+
+// javaNameUUID is Java's UUID.nameUUIDFromBytes: the MD5 of name with the
+// version 3 and IETF variant bits set.
+func javaNameUUID(name []byte) [16]byte {
+	u := md5.Sum(name)
+	u[6] = u[6]&0x0f | 0x30
+	u[8] = u[8]&0x3f | 0x80
+	return u
+}
+
+// isListPlaceholder reports whether the elements of a list column are
+// Debezium's element-typed form of the TOAST placeholder (see phInts and
+// phUUID).
+//
+// A real integer[] whose elements are exactly the placeholder's bytes (or a
+// uuid[] holding only the placeholder's UUID) cannot be told from an
+// unchanged TOAST value: the connector writes both identically. It is read
+// as unavailable, as Debezium's own consumers must; with the default
+// placeholder that is the 28-element array of the bytes of
+// "__debezium_unavailable_value", which real data is most unlikely to hold.
+func (vp *valueParser) isListPlaceholder(cp *colPlan, elems []row.Value) bool {
+	switch cp.listPH {
+	case phInts:
+		if len(elems) != len(vp.placeholder) {
+			return false
+		}
+		for i, e := range elems {
+			if e.IsNull() || e.Int() != int64(int8(vp.placeholder[i])) {
+				return false
+			}
+		}
+		return true
+	case phUUID:
+		return len(elems) == 1 && elems[0].Kind() == row.KindUUID && elems[0].UUIDBytes() == vp.placeholderUUID
+	}
+	return false
 }
 
 func (vp *valueParser) isPlaceholder(b []byte) bool { return bytes.Equal(b, vp.placeholder) }
@@ -200,6 +243,9 @@ func (vp *valueParser) textValue(cp *colPlan, b []byte) (row.Value, error) {
 		return row.UUID(u), nil
 	case tTimestampTZ:
 		us, err := parseZoned(b)
+		if err == errZonedRange {
+			return row.Value{}, colErr(cp, "%q is out of the range of a timestamptz here (microseconds since 1970 in an int64, 290309 BC to 294247 AD)", truncate(b))
+		}
 		if err != nil {
 			return row.Value{}, colErr(cp, "%q is not an ISO-8601 timestamp with offset: %v", truncate(b), err)
 		}
@@ -457,6 +503,9 @@ func (vp *valueParser) variableScaleDecimal(s *scanner, cp *colPlan) (row.Value,
 		}
 		switch string(k) {
 		case "scale":
+			if c := s.peek(); c != '-' && (c < '0' || c > '9') {
+				return row.Value{}, colErr(cp, "variable-scale decimal has a scale that is not a number")
+			}
 			var num []byte
 			if num, err = s.number(); err != nil {
 				break
@@ -467,6 +516,9 @@ func (vp *valueParser) variableScaleDecimal(s *scanner, cp *colPlan) (row.Value,
 			}
 			haveScale = true
 		case "value":
+			if s.peek() != '"' {
+				return row.Value{}, colErr(cp, "variable-scale decimal has a value that is not a string")
+			}
 			var b []byte
 			if b, err = s.str(); err != nil {
 				break
@@ -490,9 +542,10 @@ func (vp *valueParser) variableScaleDecimal(s *scanner, cp *colPlan) (row.Value,
 }
 
 // decimalFromText reads plain or exponent decimal text. A value that needs
-// more fractional digits than the column's scale is an error, unless round
-// is set (double mode), where it is rounded half to even.
-func decimalFromText(cp *colPlan, b []byte, round bool) (row.Value, error) {
+// more fractional digits than the column's scale is an error, unless double
+// is set (decimal.handling.mode=double: a JSON number), where it is rounded
+// half to even.
+func decimalFromText(cp *colPlan, b []byte, double bool) (row.Value, error) {
 	i := 0
 	neg := false
 	if i < len(b) && (b[i] == '-' || b[i] == '+') {
@@ -537,11 +590,20 @@ digits:
 	if neg {
 		bi.Neg(bi)
 	}
-	if round && scale > cp.scale {
+	if double && scale > cp.scale {
 		bi = roundHalfEven(bi, scale-cp.scale)
 		scale = cp.scale
 	}
-	return finishDecimal(cp, 0, bi, int32(scale))
+	v, err := finishDecimal(cp, 0, bi, int32(scale))
+	if ve, ok := err.(*valueError); ok && double {
+		// The double nearest a value of the column's full precision can be
+		// 10^precision (38 nines is 1.0E38): the value does not fit the
+		// column, and what the source held is lost. Say so.
+		ve.reason += "; with decimal.handling.mode=double values arrive as doubles, which keep only 15 to 17 " +
+			"significant digits, so a value near the column's limit can be rounded past it: " +
+			"use decimal.handling.mode=precise (or string) to read the source's exact values"
+	}
+	return v, err
 }
 
 func roundHalfEven(v *big.Int, drop int) *big.Int {
@@ -690,11 +752,19 @@ func unhex(c byte) (byte, bool) {
 // Zoned timestamps: io.debezium.time.ZonedTimestamp, ISO-8601 with an
 // offset (Debezium writes UTC, "Z").
 
+// errZonedRange is a timestamp outside the int64 microseconds since 1970.
+var errZonedRange = errors.New("out of range")
+
 // parseZoned reads an ISO-8601 timestamp with offset to UTC microseconds.
-// PostgreSQL's infinity and -infinity read as the largest and smallest int64.
+// PostgreSQL's infinity and -infinity, which Debezium writes as "infinity"
+// and "-infinity", read as the largest and smallest int64; so no timestamp
+// may read as either.
 func parseZoned(b []byte) (int64, error) {
-	if us, ok := parseZonedFast(b); ok {
+	switch us, st := parseZonedFast(b); st {
+	case zonedOK:
 		return us, nil
+	case zonedRange:
+		return 0, errZonedRange
 	}
 	switch string(b) {
 	case "infinity", "+infinity":
@@ -709,10 +779,56 @@ func parseZoned(b []byte) (int64, error) {
 	return t.Unix()*1_000_000 + int64(t.Nanosecond()/1000), nil
 }
 
-// parseZonedFast handles YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM).
-func parseZonedFast(b []byte) (int64, bool) {
+// What parseZonedFast made of its input.
+const (
+	zonedOK    = iota
+	zonedOther // not its form; try the general parser
+	zonedRange // its form, but out of range
+)
+
+// Microseconds since 1970 in an int64 run from 290309 BC (ISO year
+// -290308) to 294247 AD; PostgreSQL's timestamptz from 4713 BC to 294276
+// AD, whose last 29 years do not fit.
+const (
+	maxZonedSecs = math.MaxInt64 / 1_000_000
+	minZonedSecs = math.MinInt64 / 1_000_000
+)
+
+// parseZonedFast handles YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM), and years
+// as java.time writes them outside 0000 to 9999: a sign and at least four
+// digits (+10000-01-01T00:00:00Z, -0001-01-01T00:00:00Z; year -1 is 2 BC).
+func parseZonedFast(b []byte) (int64, int) {
+	// The year: four digits, or a sign and four or more.
+	year, n := 0, 4
+	switch {
+	case len(b) < 20:
+		return 0, zonedOther
+	case b[0] == '+' || b[0] == '-':
+		n = 1
+		for n < len(b) && b[n] >= '0' && b[n] <= '9' {
+			if n > 9 { // more than nine digits: far out of range
+				return 0, zonedRange
+			}
+			year = year*10 + int(b[n]-'0')
+			n++
+		}
+		if n < 5 {
+			return 0, zonedOther
+		}
+		if b[0] == '-' {
+			year = -year
+		}
+		b = b[n-4:] // the rest at the offsets of a four-digit year
+	default:
+		for _, c := range b[:4] {
+			if c < '0' || c > '9' {
+				return 0, zonedOther
+			}
+			year = year*10 + int(c-'0')
+		}
+	}
 	if len(b) < 20 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') || b[13] != ':' || b[16] != ':' {
-		return 0, false
+		return 0, zonedOther
 	}
 	num := func(i, n int) (int, bool) {
 		v := 0
@@ -724,15 +840,14 @@ func parseZonedFast(b []byte) (int64, bool) {
 		}
 		return v, true
 	}
-	year, ok1 := num(0, 4)
 	month, ok2 := num(5, 2)
 	day, ok3 := num(8, 2)
 	hour, ok4 := num(11, 2)
 	minute, ok5 := num(14, 2)
 	sec, ok6 := num(17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
+	if !(ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 ||
 		day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
-		return 0, false
+		return 0, zonedOther
 	}
 	i := 19
 	frac := int64(0)
@@ -747,7 +862,7 @@ func parseZonedFast(b []byte) (int64, bool) {
 		}
 		n := i - start
 		if n == 0 || n > 9 {
-			return 0, false
+			return 0, zonedOther
 		}
 		for k := n; k < 6; k++ {
 			frac *= 10
@@ -760,18 +875,23 @@ func parseZonedFast(b []byte) (int64, bool) {
 		oh, ok1 := num(i+1, 2)
 		om, ok2 := num(i+4, 2)
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
-			return 0, false
+			return 0, zonedOther
 		}
 		offset = oh*3600 + om*60
 		if b[i] == '-' {
 			offset = -offset
 		}
 	default:
-		return 0, false
+		return 0, zonedOther
 	}
-	days := daysFromCivil(year, month, day)
+	days := daysFromCivil(year, month, day) // |year| < 10^9: no overflow
 	secs := days*86400 + int64(hour*3600+minute*60+sec) - int64(offset)
-	return secs*1_000_000 + frac, true
+	// secs*1e6+frac must fit, and not be math.MaxInt64 or math.MinInt64,
+	// which are infinity and -infinity.
+	if secs < minZonedSecs || secs > maxZonedSecs || secs == maxZonedSecs && frac >= math.MaxInt64%1_000_000 {
+		return 0, zonedRange
+	}
+	return secs*1_000_000 + frac, zonedOK
 }
 
 func daysIn(year, month int) int {
@@ -877,7 +997,7 @@ func (vp *valueParser) listValue(s *scanner, cp *colPlan) (row.Value, error) {
 	if err != nil {
 		return row.Value{}, err
 	}
-	if unavailable {
+	if unavailable || (cp.listPH != phNone && vp.isListPlaceholder(cp, elems)) {
 		return row.Unavailable(), nil
 	}
 	if elems == nil {
@@ -931,6 +1051,9 @@ func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
 		for err == nil && more {
 			var k, v row.Value
 			var inner bool
+			if s.peek() != '[' {
+				return row.Value{}, colErr(cp, "a map entry must be a [key, value] pair")
+			}
 			if inner, err = s.arrStart(); err != nil {
 				break
 			}
