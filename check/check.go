@@ -62,8 +62,7 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 		lint.Sort(r.Problems)
 		return r, nil
 	}
-	headLint := lint.Lint(in.Head)
-	r.Problems = append(r.Problems, headLint...)
+	r.Problems = append(r.Problems, lint.Lint(in.Head)...)
 
 	r.Regions = model.Changes(in.Base, in.Head)
 	if r.Source == "" && len(r.Regions) > 0 {
@@ -83,6 +82,21 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	}
 
 	r.Compatibility = model.Compatibility(in.Base, in.Head)
+	// A producer may deprecate a dataset its consumers still sink: that is
+	// how they learn to move. Their unacknowledged sinks, an error in a
+	// region the producer cannot edit, become warnings for this change.
+	for _, e := range r.Compatibility {
+		if e.Rule != model.RuleDeprecate {
+			continue
+		}
+		for i := range r.Problems {
+			p := &r.Problems[i]
+			if p.Code == "sink-deprecated" && p.Severity == lint.Error && strings.HasPrefix(p.Message, e.Dataset+" is deprecated") {
+				p.Severity = lint.Warning
+				p.Message += " (deprecated by this merge request: the workspace's owner should acknowledge or move; the dataset cannot be removed while it is sunk)"
+			}
+		}
+	}
 	for _, e := range r.Compatibility {
 		where := e.Dataset
 		if e.Path != "" {
@@ -98,8 +112,8 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	}
 	lint.Sort(r.Problems)
 
-	if errs, _, _ := lint.Count(headLint); errs > 0 {
-		return r, nil // only a lint-clean model renders
+	if errs, _, _ := lint.Count(r.Problems); errs > 0 && hasLintError(r.Problems) {
+		return r, nil // only a model without lint errors renders
 	}
 	opts := in.Generator
 	opts.Scope = generator.ChangeScope(in.Base, in.Head)
@@ -119,4 +133,15 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 func (r *Result) Passed() bool {
 	errs, _, _ := lint.Count(r.Problems)
 	return errs == 0
+}
+
+// hasLintError reports whether an error comes from lint (not from the
+// check's own authorization and compatibility findings).
+func hasLintError(ps []lint.Problem) bool {
+	for _, p := range ps {
+		if p.Severity == lint.Error && !strings.HasPrefix(p.Code, "auth-") && !strings.HasPrefix(p.Code, CodeCompatPref) {
+			return true
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"strings"
 
 	"github.com/datasurface/datasurface/generator"
@@ -90,7 +91,9 @@ func (r *Result) Markdown() string {
 		b.WriteString("No plan: the proposed model has errors, so it cannot be rendered.\n")
 		return b.String()
 	}
-	fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", md(r.Plan.SummaryLine()))
+	// The summary is inside an HTML block, where markdown escapes would show
+	// as written: it takes HTML escaping instead.
+	fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", html.EscapeString(r.Plan.SummaryLine()))
 	b.WriteString(r.Plan.Markdown())
 	b.WriteString("\n</details>\n")
 	return b.String()

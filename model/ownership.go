@@ -94,7 +94,7 @@ func Changes(base, head *Model) []RegionChange {
 			if towner == "" {
 				towner = teamOwner(h, tn)
 			}
-			out = append(out, RegionChange{Region: Region{Kind: RegionTeam, Zone: name, Team: tn}, Owner: towner, Changes: c, Pos: posOf(tb, th)})
+			out = append(out, RegionChange{Region: Region{Kind: RegionTeam, Zone: name, Team: tn}, Owner: towner, Changes: c, Pos: teamChangePos(tb, th)})
 		}
 	}
 	return out
@@ -314,4 +314,41 @@ func declChanges[T any](kind string, b, h []T, decl func(T) (string, string)) []
 		}
 	}
 	return out
+}
+
+// teamChangePos points at a team's first changed datastore or workspace (in
+// name order; in the head, or the base for a removal), or at team.yaml.
+func teamChangePos(b, h *Team) Pos {
+	if b == nil || h == nil || !Equal(*b, *h) {
+		return posOf(b, h)
+	}
+	if p, ok := firstChanged(b.Datastores, h.Datastores, func(d *Datastore) string { return d.Name }, func(d *Datastore) Pos { return d.Pos }); ok {
+		return p
+	}
+	if p, ok := firstChanged(b.Workspaces, h.Workspaces, func(w *Workspace) string { return w.Name }, func(w *Workspace) Pos { return w.Pos }); ok {
+		return p
+	}
+	return h.Pos
+}
+
+func firstChanged[T any](b, h []T, name func(T) string, pos func(T) Pos) (Pos, bool) {
+	bm := make(map[string]T, len(b))
+	for _, x := range b {
+		bm[name(x)] = x
+	}
+	hm := make(map[string]T, len(h))
+	for _, x := range h {
+		hm[name(x)] = x
+	}
+	for _, n := range unionKeys(bm, hm) {
+		bx, inB := bm[n]
+		hx, inH := hm[n]
+		switch {
+		case !inH:
+			return pos(bx), true
+		case !inB || !Equal(bx, hx):
+			return pos(hx), true
+		}
+	}
+	return Pos{}, false
 }

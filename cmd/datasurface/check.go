@@ -70,6 +70,20 @@ not, 2 when a side cannot be read.`,
 			if head != "" {
 				headSrc = sideSource(head, repo, path)
 			}
+			// Refuse bad options before any work or output.
+			for _, r := range reports {
+				f, file, ok := strings.Cut(r, "=")
+				if !ok || file == "" || !slices.Contains(checkFormats, f) {
+					return &exitError{code: exitUnread, err: fmt.Errorf("--report %q: write FORMAT=FILE with FORMAT one of %s", r, strings.Join(checkFormats, ", "))}
+				}
+			}
+			var noteCfg mrnote.Config
+			if note {
+				var err error
+				if noteCfg, err = mrnote.ConfigFromEnv(); err != nil {
+					return &exitError{code: exitUnread, err: err}
+				}
+			}
 			bm, hm, berrs, herrs, err := model.LoadPair(cmd.Context(), sideSource(base, repo, path), headSrc)
 			if err != nil {
 				return &exitError{code: exitUnread, err: err}
@@ -85,19 +99,13 @@ not, 2 when a side cannot be read.`,
 				return &exitError{code: exitUnread, err: err}
 			}
 			for _, r := range reports {
-				f, file, ok := strings.Cut(r, "=")
-				if !ok || file == "" || !slices.Contains(checkFormats, f) {
-					return &exitError{code: exitUnread, err: fmt.Errorf("--report %q: write FORMAT=FILE with FORMAT one of %s", r, strings.Join(checkFormats, ", "))}
-				}
+				f, file, _ := strings.Cut(r, "=")
 				if err := writeCheckFile(file, f, what, res); err != nil {
 					return &exitError{code: exitUnread, err: err}
 				}
 			}
 			if note {
-				cfg, err := mrnote.ConfigFromEnv()
-				if err != nil {
-					return &exitError{code: exitUnread, err: err}
-				}
+				cfg := noteCfg
 				id, created, err := mrnote.Upsert(cmd.Context(), cfg, res.Markdown())
 				if err != nil {
 					return &exitError{code: exitUnread, err: fmt.Errorf("merge-request note: %w", err)}

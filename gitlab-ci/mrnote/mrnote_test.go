@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/datasurface/datasurface/gitlab-ci/mrnote/gitlabtest"
 )
 
 var (
-	bot   = fakeUser{ID: 7, Username: "project_42_bot"}
-	alice = fakeUser{ID: 11, Username: "alice"}
+	bot   = gitlabtest.User{ID: 7, Username: "project_42_bot"}
+	alice = gitlabtest.User{ID: 11, Username: "alice"}
 )
 
 const (
@@ -20,17 +22,17 @@ const (
 	mrIID    = 5
 )
 
-func newFixture(t *testing.T) *fakeGitLab {
+func newFixture(t *testing.T) *gitlabtest.Server {
 	t.Helper()
-	f := newFakeGitLab()
+	f := gitlabtest.New()
 	t.Cleanup(f.Close)
-	f.addProject(projID, projPath)
-	f.addToken(botToken, bot)
-	f.addToken("glpat-alice", alice)
+	f.AddProject(projID, projPath)
+	f.AddToken(botToken, bot)
+	f.AddToken("glpat-alice", alice)
 	return f
 }
 
-func cfgFor(f *fakeGitLab, project string) Config {
+func cfgFor(f *gitlabtest.Server, project string) Config {
 	return Config{
 		BaseURL:      f.APIURL(),
 		Token:        botToken,
@@ -52,7 +54,7 @@ func TestUpsertCreatesThenUpdatesInPlace(t *testing.T) {
 	if !created {
 		t.Fatal("first run: created = false, want true")
 	}
-	notes := f.notesOf(projID, mrIID)
+	notes := f.Notes(projID, mrIID)
 	if len(notes) != 1 || notes[0].ID != int64(id1) {
 		t.Fatalf("after first run: notes = %+v, want one note with id %d", notes, id1)
 	}
@@ -70,14 +72,14 @@ func TestUpsertCreatesThenUpdatesInPlace(t *testing.T) {
 	if created || id2 != id1 {
 		t.Fatalf("second run: id=%d created=%v, want id=%d created=false", id2, created, id1)
 	}
-	notes = f.notesOf(projID, mrIID)
+	notes = f.Notes(projID, mrIID)
 	if len(notes) != 1 || !strings.Contains(notes[0].Body, "1 problem") || strings.Contains(notes[0].Body, "all good") {
 		t.Fatalf("after second run: notes = %+v, want the one note updated", notes)
 	}
-	if got := f.count("PUT"); got != 1 {
+	if got := f.Count("PUT"); got != 1 {
 		t.Fatalf("PUT requests = %d, want 1", got)
 	}
-	if got := f.count("POST"); got != 1 {
+	if got := f.Count("POST"); got != 1 {
 		t.Fatalf("POST requests = %d, want 1", got)
 	}
 
@@ -87,10 +89,10 @@ func TestUpsertCreatesThenUpdatesInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created || id3 != id1 || f.count("PUT") != 1 || f.count("POST") != 1 {
-		t.Fatalf("third run: id=%d created=%v PUT=%d POST=%d, want no write", id3, created, f.count("PUT"), f.count("POST"))
+	if created || id3 != id1 || f.Count("PUT") != 1 || f.Count("POST") != 1 {
+		t.Fatalf("third run: id=%d created=%v PUT=%d POST=%d, want no write", id3, created, f.Count("PUT"), f.Count("POST"))
 	}
-	if got := strings.Count(f.notesOf(projID, mrIID)[0].Body, Marker); got != 1 {
+	if got := strings.Count(f.Notes(projID, mrIID)[0].Body, Marker); got != 1 {
 		t.Fatalf("marker appears %d times, want 1", got)
 	}
 }
@@ -102,15 +104,15 @@ func TestUpsertFindsNoteOnThirdPage(t *testing.T) {
 	for i := range 250 {
 		switch i % 3 {
 		case 0:
-			f.seed(projID, mrIID, alice, fmt.Sprintf("review comment %d", i), false)
+			f.Seed(projID, mrIID, alice, fmt.Sprintf("review comment %d", i), false)
 		case 1:
-			f.seed(projID, mrIID, alice, fmt.Sprintf("added %d commits", i), true)
+			f.Seed(projID, mrIID, alice, fmt.Sprintf("added %d commits", i), true)
 		default:
-			f.seed(projID, mrIID, bot, fmt.Sprintf("unrelated bot note %d", i), false)
+			f.Seed(projID, mrIID, bot, fmt.Sprintf("unrelated bot note %d", i), false)
 		}
 	}
-	ours := f.seed(projID, mrIID, bot, Marker+"\nold report\n", false) // the 251st: page 3
-	f.seed(projID, mrIID, alice, "a later comment", false)             // not the last note, either
+	ours := f.Seed(projID, mrIID, bot, Marker+"\nold report\n", false) // the 251st: page 3
+	f.Seed(projID, mrIID, alice, "a later comment", false)             // not the last note, either
 
 	// Project given as a path: the client must send it URL-encoded.
 	id, created, err := Upsert(context.Background(), cfgFor(f, projPath), "new report\n")
@@ -120,7 +122,7 @@ func TestUpsertFindsNoteOnThirdPage(t *testing.T) {
 	if created || id != int(ours.ID) {
 		t.Fatalf("id=%d created=%v, want the existing note %d updated", id, created, ours.ID)
 	}
-	notes := f.notesOf(projID, mrIID)
+	notes := f.Notes(projID, mrIID)
 	if len(notes) != 252 {
 		t.Fatalf("notes = %d, want 252 (no new note)", len(notes))
 	}
@@ -131,7 +133,7 @@ func TestUpsertFindsNoteOnThirdPage(t *testing.T) {
 	}
 
 	var pages []string
-	for _, r := range f.requestLog() {
+	for _, r := range f.Requests() {
 		if r.Method != "GET" || !strings.HasSuffix(r.Path, "/notes") {
 			continue
 		}
@@ -150,11 +152,11 @@ func TestUpsertFindsNoteOnThirdPage(t *testing.T) {
 
 func TestUpsertPaginatesWithoutHeaders(t *testing.T) {
 	f := newFixture(t)
-	f.stripPagination = true
+	f.StripPagination(true)
 	for i := range 230 {
-		f.seed(projID, mrIID, alice, fmt.Sprintf("comment %d", i), false)
+		f.Seed(projID, mrIID, alice, fmt.Sprintf("comment %d", i), false)
 	}
-	ours := f.seed(projID, mrIID, bot, Marker+"\nold\n", false)
+	ours := f.Seed(projID, mrIID, bot, Marker+"\nold\n", false)
 
 	id, created, err := Upsert(context.Background(), cfgFor(f, "42"), "new\n")
 	if err != nil {
@@ -168,9 +170,9 @@ func TestUpsertPaginatesWithoutHeaders(t *testing.T) {
 func TestUpsertLeavesOtherUsersMarkerNoteAlone(t *testing.T) {
 	f := newFixture(t)
 	// Alice quoted the bot's note, marker included.
-	theirs := f.seed(projID, mrIID, alice, "> "+Marker+"\n> quoted report\n\nwhy does this fail?", false)
+	theirs := f.Seed(projID, mrIID, alice, "> "+Marker+"\n> quoted report\n\nwhy does this fail?", false)
 	// A system note mentioning the marker is not ours either.
-	f.seed(projID, mrIID, bot, "changed the description "+Marker, true)
+	f.Seed(projID, mrIID, bot, "changed the description "+Marker, true)
 
 	id, created, err := Upsert(context.Background(), cfgFor(f, "42"), "report\n")
 	if err != nil {
@@ -179,10 +181,10 @@ func TestUpsertLeavesOtherUsersMarkerNoteAlone(t *testing.T) {
 	if !created || id == int(theirs.ID) {
 		t.Fatalf("id=%d created=%v, want a new note of our own", id, created)
 	}
-	if f.count("PUT") != 0 {
-		t.Fatalf("PUT requests = %d, want none", f.count("PUT"))
+	if f.Count("PUT") != 0 {
+		t.Fatalf("PUT requests = %d, want none", f.Count("PUT"))
 	}
-	for _, n := range f.notesOf(projID, mrIID) {
+	for _, n := range f.Notes(projID, mrIID) {
 		if n.ID == theirs.ID && n.Body != theirs.Body {
 			t.Fatalf("alice's note was changed to %q", n.Body)
 		}
@@ -207,7 +209,7 @@ func TestUpsertTruncatesOversizedReport(t *testing.T) {
 	if !created {
 		t.Fatal("created = false, want true")
 	}
-	notes := f.notesOf(projID, mrIID)
+	notes := f.Notes(projID, mrIID)
 	if len(notes) != 1 || notes[0].ID != int64(id) {
 		t.Fatalf("notes = %d, want 1", len(notes))
 	}
@@ -237,7 +239,7 @@ func TestUpsertUnauthorized(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if f.count("POST")+f.count("PUT") != 0 {
+	if f.Count("POST")+f.Count("PUT") != 0 {
 		t.Fatal("wrote with a rejected token")
 	}
 }
@@ -356,7 +358,7 @@ func TestConfigFromEnvReadsProcessEnv(t *testing.T) {
 func TestUpsertScansEveryPageBeforeCreating(t *testing.T) {
 	f := newFixture(t)
 	for i := range 200 { // exactly two full pages
-		f.seed(projID, mrIID, alice, fmt.Sprintf("comment %d", i), false)
+		f.Seed(projID, mrIID, alice, fmt.Sprintf("comment %d", i), false)
 	}
 	_, created, err := Upsert(context.Background(), cfgFor(f, "42"), "report\n")
 	if err != nil {
@@ -366,7 +368,7 @@ func TestUpsertScansEveryPageBeforeCreating(t *testing.T) {
 		t.Fatal("created = false, want true")
 	}
 	var pages []string
-	for _, r := range f.requestLog() {
+	for _, r := range f.Requests() {
 		if r.Method == "GET" && strings.HasSuffix(r.Path, "/notes") {
 			pages = append(pages, r.Query.Get("page"))
 		}

@@ -1,33 +1,39 @@
-package mrnote
-
-// A small contract server for the three GitLab REST API v4 endpoints Upsert
-// uses, written from GitLab's API documentation rather than from the
-// client's behaviour:
+// Package gitlabtest is a small in-memory GitLab for tests: a contract
+// server for the GitLab REST API v4 endpoints that package mrnote uses,
+// written from GitLab's API documentation rather than from any client's
+// behaviour:
 //
-//	GET  /api/v4/user                                          (Users API: "Get the current user")
-//	GET  /api/v4/projects/:id/merge_requests/:iid/notes        (Notes API: "List all merge request notes")
-//	POST /api/v4/projects/:id/merge_requests/:iid/notes        (Notes API: "Create new merge request note")
+//	GET  /api/v4/user                                            (Users API: "Get the current user")
+//	GET  /api/v4/projects/:id/merge_requests/:iid/notes          (Notes API: "List all merge request notes")
+//	POST /api/v4/projects/:id/merge_requests/:iid/notes          (Notes API: "Create new merge request note")
 //	PUT  /api/v4/projects/:id/merge_requests/:iid/notes/:note_id (Notes API: "Modify existing merge request note")
 //
 // Documented behaviour it reproduces:
 //   - authentication by the PRIVATE-TOKEN header; a missing or unknown token
 //     is 401 {"message":"401 Unauthorized"};
 //   - :id is a numeric project ID or the URL-encoded project path
-//     (acme%2Fmodel);
+//     (acme%2Fmodel); an unknown project is 404 {"message":"404 Project Not Found"};
 //   - offset pagination: page (default 1), per_page (default 20, max 100),
 //     response headers X-Page, X-Per-Page, X-Next-Page and X-Prev-Page (empty
 //     when there is none), X-Total, X-Total-Pages and a Link header with
 //     rel="prev"/"next"/"first"/"last";
-//   - notes sorted by created_at, desc by default, sort=asc on request;
-//   - body is required on create and update (400 otherwise) and limited to
-//     1,000,000 characters (400 {"message":{"note":["is too long (maximum is
-//     1000000 characters)"]}});
+//   - notes ordered by created_at (or updated_at with order_by=updated_at),
+//     desc by default, sort=asc on request;
+//   - body is required on create and update (400 {"error":"body is missing"}
+//     otherwise), as a JSON attribute, a form field or a query parameter, and
+//     limited to 1,000,000 characters (400 {"message":{"note":["is too long
+//     (maximum is 1000000 characters)"]}});
 //   - note objects carry id, type, body, attachment, author{id, username,
 //     name, state, avatar_url, web_url}, created_at, updated_at, system,
 //     noteable_id, noteable_type, project_id, noteable_iid, resolvable,
-//     confidential, internal;
-//   - only a note's author edits it here (403 otherwise), a simplification
-//     that errs on the strict side.
+//     confidential, internal.
+//
+// Simplifications, on the strict side: only a note's author may edit it
+// (403 otherwise; GitLab also lets maintainers), and a system note cannot be
+// edited at all. Every other path is 404.
+//
+// A Server is safe for concurrent use.
+package gitlabtest
 
 import (
 	"encoding/json"
@@ -45,101 +51,134 @@ import (
 	"unicode/utf8"
 )
 
-type fakeUser struct {
+// MaxNoteLength is the longest note body GitLab accepts, in characters.
+const MaxNoteLength = 1_000_000
+
+// User is a GitLab user, the owner of a token.
+type User struct {
 	ID       int64
 	Username string
 }
 
-type fakeNote struct {
+// Note is a merge request note as the server holds it.
+type Note struct {
 	ID        int64
 	Body      string
-	Author    fakeUser
+	Author    User
 	System    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
 
-type fakeRequest struct {
+// Request is one request the server received.
+type Request struct {
 	Method string
-	Path   string // escaped path, as sent
+	Path   string // the escaped path, as sent
 	Query  url.Values
 }
 
-type fakeGitLab struct {
+// Server is a running fake GitLab. Create it with New and Close it when done.
+type Server struct {
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	tokens   map[string]fakeUser
-	projects map[string]int64       // full path -> project ID
-	notes    map[string][]*fakeNote // "projectID/iid" -> notes (any order)
-	nextID   int64
-	clock    time.Time
-	requests []fakeRequest
-
-	// stripPagination drops every pagination header, as a misbehaving proxy
-	// might; the default is GitLab's documented behaviour.
+	mu              sync.Mutex
+	tokens          map[string]User
+	projects        map[string]int64 // full path -> project ID
+	notes           map[string][]*Note
+	nextID          int64
+	clock           time.Time
+	requests        []Request
 	stripPagination bool
 }
 
-func newFakeGitLab() *fakeGitLab {
-	f := &fakeGitLab{
-		tokens:   map[string]fakeUser{},
+// New starts a server with no projects, tokens or notes.
+func New() *Server {
+	s := &Server{
+		tokens:   map[string]User{},
 		projects: map[string]int64{},
-		notes:    map[string][]*fakeNote{},
+		notes:    map[string][]*Note{},
 		nextID:   1000,
 		clock:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	return f
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
 }
 
-func (f *fakeGitLab) Close() { f.srv.Close() }
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
 
-// APIURL is what CI_API_V4_URL would hold.
-func (f *fakeGitLab) APIURL() string { return f.srv.URL + "/api/v4" }
+// URL is the instance's root URL, e.g. http://127.0.0.1:1234.
+func (s *Server) URL() string { return s.srv.URL }
 
-func (f *fakeGitLab) addProject(id int64, path string) { f.projects[path] = id }
+// APIURL is the API v4 root, what CI_API_V4_URL holds.
+func (s *Server) APIURL() string { return s.srv.URL + "/api/v4" }
 
-func (f *fakeGitLab) addToken(token string, u fakeUser) { f.tokens[token] = u }
-
-// seed adds a note directly, as if written earlier.
-func (f *fakeGitLab) seed(project int64, iid int, author fakeUser, body string, system bool) *fakeNote {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.addNoteLocked(fmt.Sprintf("%d/%d", project, iid), author, body, system)
+// AddProject makes a project known by its numeric ID and full path.
+func (s *Server) AddProject(id int64, path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.projects[path] = id
 }
 
-func (f *fakeGitLab) addNoteLocked(key string, author fakeUser, body string, system bool) *fakeNote {
-	f.nextID++
-	f.clock = f.clock.Add(time.Second)
-	n := &fakeNote{ID: f.nextID, Body: body, Author: author, System: system, CreatedAt: f.clock, UpdatedAt: f.clock}
-	f.notes[key] = append(f.notes[key], n)
-	return n
+// AddToken makes token authenticate as u.
+func (s *Server) AddToken(token string, u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token] = u
 }
 
-func (f *fakeGitLab) notesOf(project int64, iid int) []fakeNote {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []fakeNote
-	for _, n := range f.notes[fmt.Sprintf("%d/%d", project, iid)] {
+// StripPagination makes the server drop every pagination header, as a
+// misbehaving proxy might; by default it sends GitLab's documented headers.
+func (s *Server) StripPagination(strip bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stripPagination = strip
+}
+
+// Seed adds a note to merge request iid of project directly, as if written
+// earlier, and returns it. Each note is one second younger than the last.
+func (s *Server) Seed(project int64, iid int, author User, body string, system bool) Note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *s.addNoteLocked(noteKey(project, iid), author, body, system)
+}
+
+// Notes returns the notes of merge request iid of project, oldest first.
+func (s *Server) Notes(project int64, iid int) []Note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Note
+	for _, n := range s.notes[noteKey(project, iid)] {
 		out = append(out, *n)
 	}
 	return out
 }
 
-func (f *fakeGitLab) requestLog() []fakeRequest {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]fakeRequest(nil), f.requests...)
+// Requests returns every request received so far, in order.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
 }
 
-func (f *fakeGitLab) count(method string) int {
+// Count is how many requests used method.
+func (s *Server) Count(method string) int {
 	n := 0
-	for _, r := range f.requestLog() {
+	for _, r := range s.Requests() {
 		if r.Method == method {
 			n++
 		}
 	}
+	return n
+}
+
+func noteKey(project int64, iid int) string { return fmt.Sprintf("%d/%d", project, iid) }
+
+func (s *Server) addNoteLocked(key string, author User, body string, system bool) *Note {
+	s.nextID++
+	s.clock = s.clock.Add(time.Second)
+	n := &Note{ID: s.nextID, Body: body, Author: author, System: system, CreatedAt: s.clock, UpdatedAt: s.clock}
+	s.notes[key] = append(s.notes[key], n)
 	return n
 }
 
@@ -149,12 +188,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = append(f.requests, fakeRequest{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query()})
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query()})
 
-	user, ok := f.tokens[r.Header.Get("PRIVATE-TOKEN")]
+	user, ok := s.tokens[r.Header.Get("PRIVATE-TOKEN")]
 	if !ok {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
 		return
@@ -164,8 +203,8 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 	// stays one segment, then unescape each segment.
 	raw := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
 	seg := make([]string, len(raw))
-	for i, s := range raw {
-		u, err := url.PathUnescape(s)
+	for i, p := range raw {
+		u, err := url.PathUnescape(p)
 		if err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad path"})
 			return
@@ -182,11 +221,11 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 	case len(seg) == 1 && seg[0] == "user" && r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, map[string]any{
 			"id": user.ID, "username": user.Username, "name": user.Username,
-			"state": "active", "bot": true, "web_url": f.srv.URL + "/" + user.Username,
+			"state": "active", "bot": true, "web_url": s.srv.URL + "/" + user.Username,
 		})
 
 	case (len(seg) == 5 || len(seg) == 6) && seg[0] == "projects" && seg[2] == "merge_requests" && seg[4] == "notes":
-		pid, ok := f.resolveProject(seg[1])
+		pid, ok := s.resolveProject(seg[1])
 		if !ok {
 			writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Project Not Found"})
 			return
@@ -196,13 +235,13 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not found"})
 			return
 		}
-		key := fmt.Sprintf("%d/%d", pid, iid)
+		key := noteKey(pid, iid)
 		if len(seg) == 5 {
 			switch r.Method {
 			case http.MethodGet:
-				f.listNotes(w, r, pid, iid, key)
+				s.listNotes(w, r, pid, iid, key)
 			case http.MethodPost:
-				f.createNote(w, r, pid, iid, key, user)
+				s.createNote(w, r, pid, iid, key, user)
 			default:
 				writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "405 Method Not Allowed"})
 			}
@@ -217,32 +256,32 @@ func (f *fakeGitLab) serve(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Note Not Found"})
 			return
 		}
-		f.updateNote(w, r, pid, iid, key, noteID, user)
+		s.updateNote(w, r, pid, iid, key, noteID, user)
 
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 	}
 }
 
-func (f *fakeGitLab) resolveProject(idOrPath string) (int64, bool) {
+func (s *Server) resolveProject(idOrPath string) (int64, bool) {
 	if n, err := strconv.ParseInt(idOrPath, 10, 64); err == nil {
-		for _, id := range f.projects {
+		for _, id := range s.projects {
 			if id == n {
 				return n, true
 			}
 		}
 		return 0, false
 	}
-	id, ok := f.projects[idOrPath]
+	id, ok := s.projects[idOrPath]
 	return id, ok
 }
 
-func (f *fakeGitLab) noteJSON(n *fakeNote, pid int64, iid int) map[string]any {
+func (s *Server) noteJSON(n *Note, pid int64, iid int) map[string]any {
 	return map[string]any{
 		"id": n.ID, "type": nil, "body": n.Body, "attachment": nil,
 		"author": map[string]any{
 			"id": n.Author.ID, "username": n.Author.Username, "name": n.Author.Username,
-			"state": "active", "avatar_url": nil, "web_url": f.srv.URL + "/" + n.Author.Username,
+			"state": "active", "avatar_url": nil, "web_url": s.srv.URL + "/" + n.Author.Username,
 		},
 		"created_at": n.CreatedAt.Format(time.RFC3339Nano), "updated_at": n.UpdatedAt.Format(time.RFC3339Nano),
 		"system": n.System, "noteable_id": 90000 + iid, "noteable_type": "MergeRequest",
@@ -251,7 +290,7 @@ func (f *fakeGitLab) noteJSON(n *fakeNote, pid int64, iid int) map[string]any {
 	}
 }
 
-func (f *fakeGitLab) listNotes(w http.ResponseWriter, r *http.Request, pid int64, iid int, key string) {
+func (s *Server) listNotes(w http.ResponseWriter, r *http.Request, pid int64, iid int, key string) {
 	q := r.URL.Query()
 	page, perPage := 1, 20
 	if v := q.Get("page"); v != "" {
@@ -264,7 +303,7 @@ func (f *fakeGitLab) listNotes(w http.ResponseWriter, r *http.Request, pid int64
 			perPage = min(n, 100)
 		}
 	}
-	all := append([]*fakeNote(nil), f.notes[key]...)
+	all := append([]*Note(nil), s.notes[key]...)
 	asc := q.Get("sort") == "asc"
 	byUpdated := q.Get("order_by") == "updated_at"
 	sort.SliceStable(all, func(i, j int) bool {
@@ -290,10 +329,10 @@ func (f *fakeGitLab) listNotes(w http.ResponseWriter, r *http.Request, pid int64
 	hi := min(lo+perPage, total)
 	out := make([]map[string]any, 0, hi-lo)
 	for _, n := range all[lo:hi] {
-		out = append(out, f.noteJSON(n, pid, iid))
+		out = append(out, s.noteJSON(n, pid, iid))
 	}
 
-	if !f.stripPagination {
+	if !s.stripPagination {
 		h := w.Header()
 		next, prev := "", ""
 		if page < totalPages {
@@ -315,7 +354,7 @@ func (f *fakeGitLab) listNotes(w http.ResponseWriter, r *http.Request, pid int64
 			}
 			lq.Set("page", strconv.Itoa(p))
 			lq.Set("per_page", strconv.Itoa(perPage))
-			return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, f.srv.URL, r.URL.EscapedPath(), lq.Encode(), rel)
+			return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, s.srv.URL, r.URL.EscapedPath(), lq.Encode(), rel)
 		}
 		var links []string
 		if prev != "" {
@@ -330,7 +369,8 @@ func (f *fakeGitLab) listNotes(w http.ResponseWriter, r *http.Request, pid int64
 	writeJSON(w, http.StatusOK, out)
 }
 
-// readBody reads the body attribute from a JSON or form-encoded request.
+// readBody reads the body attribute from a JSON request, or from a
+// form-encoded body or the query string.
 func readBody(r *http.Request) (string, bool) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/json" {
@@ -341,10 +381,16 @@ func readBody(r *http.Request) (string, bool) {
 		var in struct {
 			Body *string `json:"body"`
 		}
-		if json.Unmarshal(data, &in) != nil || in.Body == nil {
+		if json.Unmarshal(data, &in) != nil {
 			return "", false
 		}
-		return *in.Body, true
+		if in.Body != nil {
+			return *in.Body, true
+		}
+		if _, ok := r.URL.Query()["body"]; ok {
+			return r.URL.Query().Get("body"), true
+		}
+		return "", false
 	}
 	if err := r.ParseForm(); err != nil {
 		return "", false
@@ -360,27 +406,27 @@ func checkBody(w http.ResponseWriter, body string, present bool) bool {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body is missing"})
 		return false
 	}
-	if utf8.RuneCountInString(body) > 1_000_000 {
+	if utf8.RuneCountInString(body) > MaxNoteLength {
 		writeJSON(w, http.StatusBadRequest, map[string]any{
-			"message": map[string][]string{"note": {"is too long (maximum is 1000000 characters)"}},
+			"message": map[string][]string{"note": {fmt.Sprintf("is too long (maximum is %d characters)", MaxNoteLength)}},
 		})
 		return false
 	}
 	return true
 }
 
-func (f *fakeGitLab) createNote(w http.ResponseWriter, r *http.Request, pid int64, iid int, key string, user fakeUser) {
+func (s *Server) createNote(w http.ResponseWriter, r *http.Request, pid int64, iid int, key string, user User) {
 	body, present := readBody(r)
 	if !checkBody(w, body, present) {
 		return
 	}
-	n := f.addNoteLocked(key, user, body, false)
-	writeJSON(w, http.StatusCreated, f.noteJSON(n, pid, iid))
+	n := s.addNoteLocked(key, user, body, false)
+	writeJSON(w, http.StatusCreated, s.noteJSON(n, pid, iid))
 }
 
-func (f *fakeGitLab) updateNote(w http.ResponseWriter, r *http.Request, pid int64, iid int, key string, noteID int64, user fakeUser) {
-	var n *fakeNote
-	for _, c := range f.notes[key] {
+func (s *Server) updateNote(w http.ResponseWriter, r *http.Request, pid int64, iid int, key string, noteID int64, user User) {
+	var n *Note
+	for _, c := range s.notes[key] {
 		if c.ID == noteID {
 			n = c
 		}
@@ -397,7 +443,7 @@ func (f *fakeGitLab) updateNote(w http.ResponseWriter, r *http.Request, pid int6
 	if !checkBody(w, body, present) {
 		return
 	}
-	f.clock = f.clock.Add(time.Second)
-	n.Body, n.UpdatedAt = body, f.clock
-	writeJSON(w, http.StatusOK, f.noteJSON(n, pid, iid))
+	s.clock = s.clock.Add(time.Second)
+	n.Body, n.UpdatedAt = body, s.clock
+	writeJSON(w, http.StatusOK, s.noteJSON(n, pid, iid))
 }
