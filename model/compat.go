@@ -36,8 +36,28 @@ type DatasetEvolution struct {
 // allowed and warns the workspaces that sink the dataset. Datasets are in
 // name order, columns in base order followed by head's added ones.
 func Compatibility(base, head *Model) []DatasetEvolution {
-	olds, news := datasetIndex(base), datasetIndex(head)
-	sinks := sinkIndex(head)
+	// A zone a model pair shares is unchanged: its datasets cannot differ.
+	shared := map[*Zone]bool{}
+	for _, z := range base.Zones {
+		shared[z] = true
+	}
+	inHead := map[*Zone]bool{}
+	for _, z := range head.Zones {
+		inHead[z] = true
+	}
+	for z := range shared {
+		if !inHead[z] {
+			delete(shared, z)
+		}
+	}
+	olds, news := datasetIndex(base, shared), datasetIndex(head, shared)
+	var sinks map[string][]string
+	consumers := func(ds string) []string {
+		if sinks == nil {
+			sinks = sinkIndex(head)
+		}
+		return sinks[ds]
+	}
 	names := make([]string, 0, len(news))
 	for k := range olds {
 		names = append(names, k)
@@ -53,7 +73,7 @@ func Compatibility(base, head *Model) []DatasetEvolution {
 		o, inBase := olds[name]
 		n, inHead := news[name]
 		add := func(e Evolution, pos Pos) {
-			out = append(out, DatasetEvolution{Dataset: name, Evolution: e, Consumers: sinks[name], Pos: pos})
+			out = append(out, DatasetEvolution{Dataset: name, Evolution: e, Consumers: consumers(name), Pos: pos})
 		}
 		switch {
 		case !inBase:
@@ -63,7 +83,7 @@ func Compatibility(base, head *Model) []DatasetEvolution {
 			}
 			add(Evolution{Allowed: true, Rule: RuleAddDataset, Message: fmt.Sprintf("adds dataset %s with %s", name, cols)}, n.set.Pos)
 		case !inHead:
-			if ws := sinks[name]; len(ws) > 0 {
+			if ws := consumers(name); len(ws) > 0 {
 				add(Evolution{Rule: RuleDropDataset, Message: fmt.Sprintf("removes dataset %s, which workspace(s) %s still sink; deprecate it, wait for them to move, then remove it", name, strings.Join(ws, ", "))}, o.set.Pos)
 			} else {
 				add(Evolution{Allowed: true, Rule: RuleDropDataset, Message: fmt.Sprintf("removes dataset %s, which no workspace sinks", name)}, o.set.Pos)
@@ -77,10 +97,10 @@ func Compatibility(base, head *Model) []DatasetEvolution {
 			wasDeprecated := o.set.Deprecated != nil || o.store.Deprecated != nil
 			if !wasDeprecated && (n.set.Deprecated != nil || n.store.Deprecated != nil) {
 				msg := fmt.Sprintf("deprecates %s", name)
-				if ws := sinks[name]; len(ws) > 0 {
+				if ws := consumers(name); len(ws) > 0 {
 					msg += "; its consumers " + strings.Join(ws, ", ") + " should move off it (a sink acknowledges with deprecations_allowed)"
 				}
-				out = append(out, DatasetEvolution{Dataset: name, Evolution: Evolution{Allowed: true, Rule: RuleDeprecate, Message: msg}, Warning: true, Consumers: sinks[name], Pos: n.set.Pos})
+				out = append(out, DatasetEvolution{Dataset: name, Evolution: Evolution{Allowed: true, Rule: RuleDeprecate, Message: msg}, Warning: true, Consumers: consumers(name), Pos: n.set.Pos})
 			}
 		}
 	}
@@ -121,10 +141,14 @@ type datasetAt struct {
 	set   *Dataset
 }
 
-// datasetIndex indexes a model's datasets by datastore.dataset.
-func datasetIndex(m *Model) map[string]datasetAt {
+// datasetIndex indexes a model's datasets by datastore.dataset, except
+// those of the skipped zones.
+func datasetIndex(m *Model, skip map[*Zone]bool) map[string]datasetAt {
 	out := map[string]datasetAt{}
 	for _, z := range m.Zones {
+		if skip[z] {
+			continue
+		}
 		for _, t := range z.Defs {
 			for _, ds := range t.Datastores {
 				for i := range ds.Datasets {

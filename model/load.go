@@ -52,7 +52,15 @@ func Load(ctx context.Context, src Source) (*Model, []*LoadError, error) {
 		return nil, nil, err
 	}
 	m, errs, _, err := load(ctx, src, names, false)
+	closeSource(src)
 	return m, errs, err
+}
+
+// closeSource releases what a source holds open once its files are read.
+func closeSource(src Source) {
+	if c, ok := src.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
 }
 
 // load reads the named files of src; with hash it also returns each model

@@ -11,7 +11,9 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // GitSource reads a model from a revision of a git repository, from its
@@ -22,10 +24,11 @@ type GitSource struct {
 	Rev  string
 	Dir  string
 
-	commit string
-	repo   *git.Repository
-	blobs  map[string]plumbing.Hash
-	mu     sync.Mutex // go-git's object storage is not safe for concurrent reads
+	commit  string
+	repo    *git.Repository
+	storage *filesystem.Storage
+	blobs   map[string]plumbing.Hash
+	mu      sync.Mutex // go-git's object storage is not safe for concurrent reads
 }
 
 // LoadGit loads the model at rev (a branch, tag, commit or any revision git
@@ -47,6 +50,15 @@ func (g *GitSource) Files(ctx context.Context) ([]string, error) {
 	r, err := git.PlainOpenWithOptions(g.Repo, &git.PlainOpenOptions{DetectDotGit: true})
 	if err != nil {
 		return nil, fmt.Errorf("open git repository %s: %w", g.Repo, err)
+	}
+	// Reopen the object storage keeping pack files open: otherwise every
+	// object read opens and closes the pack again. Close releases them.
+	if fst, ok := r.Storer.(*filesystem.Storage); ok {
+		g.Close()
+		g.storage = filesystem.NewStorageWithOptions(fst.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+		if kept, err := git.Open(g.storage, nil); err == nil {
+			r = kept
+		}
 	}
 	h, err := r.ResolveRevision(plumbing.Revision(g.Rev))
 	if err != nil {
@@ -111,6 +123,18 @@ func (g *GitSource) ReadFile(name string) ([]byte, error) {
 	}
 	defer r.Close()
 	return io.ReadAll(r)
+}
+
+// Close releases the pack files Files opened; reading again needs Files.
+func (g *GitSource) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.storage == nil {
+		return nil
+	}
+	err := g.storage.Close()
+	g.storage = nil
+	return err
 }
 
 // FileHash is the blob hash of a file listed by Files, so two revisions'

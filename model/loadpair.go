@@ -27,6 +27,8 @@ type hashedSource interface {
 // Files compare by git blob hash when both sources are revisions, else by
 // content.
 func LoadPair(ctx context.Context, base, head Source) (b, h *Model, baseErrs, headErrs []*LoadError, err error) {
+	defer closeSource(base)
+	defer closeSource(head)
 	headNames, err := head.Files(ctx)
 	if err != nil {
 		return nil, nil, nil, nil, err
