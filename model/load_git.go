@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -25,10 +26,11 @@ type GitSource struct {
 	Dir  string
 
 	commit  string
-	repo    *git.Repository
 	storage *filesystem.Storage
+	readers sync.Pool // of *filesystem.Storage, for ReadFile
+	opened  []*filesystem.Storage
 	blobs   map[string]plumbing.Hash
-	mu      sync.Mutex // go-git's object storage is not safe for concurrent reads
+	mu      sync.Mutex // guards storage and opened
 }
 
 // LoadGit loads the model at rev (a branch, tag, commit or any revision git
@@ -79,7 +81,6 @@ func (g *GitSource) Files(ctx context.Context) ([]string, error) {
 		}
 	}
 	// Walk the tree's entries: names, modes and hashes, without reading blobs.
-	g.repo = r
 	g.blobs = map[string]plumbing.Hash{}
 	w := object.NewTreeWalker(tree, true, nil)
 	defer w.Close()
@@ -106,23 +107,44 @@ func (g *GitSource) Files(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
+// ReadFile reads a file listed by Files. Readers run in parallel, each
+// with an object storage of its own (go-git's is not safe for concurrent
+// use), taken from a pool that Close empties.
 func (g *GitSource) ReadFile(name string) ([]byte, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	hash, ok := g.blobs[name]
 	if !ok {
 		return nil, fmt.Errorf("%s: not in %s", name, g.Describe())
 	}
-	blob, err := g.repo.BlobObject(hash)
+	st, err := g.reader()
+	if err != nil {
+		return nil, err
+	}
+	defer g.readers.Put(st)
+	obj, err := st.EncodedObject(plumbing.BlobObject, hash)
 	if err != nil {
 		return nil, fmt.Errorf("%s at %s: %w", name, g.Describe(), err)
 	}
-	r, err := blob.Reader()
+	r, err := obj.Reader()
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	return io.ReadAll(r)
+}
+
+// reader takes an object storage from the pool, opening one if none is free.
+func (g *GitSource) reader() (*filesystem.Storage, error) {
+	if st, ok := g.readers.Get().(*filesystem.Storage); ok {
+		return st, nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.storage == nil {
+		return nil, fmt.Errorf("%s: read after Close", g.Describe())
+	}
+	st := filesystem.NewStorageWithOptions(g.storage.Filesystem(), cache.NewObjectLRU(8<<20), filesystem.Options{KeepDescriptors: true})
+	g.opened = append(g.opened, st)
+	return st, nil
 }
 
 // Close releases the pack files Files opened; reading again needs Files.
@@ -132,9 +154,12 @@ func (g *GitSource) Close() error {
 	if g.storage == nil {
 		return nil
 	}
-	err := g.storage.Close()
-	g.storage = nil
-	return err
+	errs := []error{g.storage.Close()}
+	for _, st := range g.opened {
+		errs = append(errs, st.Close())
+	}
+	g.storage, g.opened, g.readers = nil, nil, sync.Pool{}
+	return errors.Join(errs...)
 }
 
 // FileHash is the blob hash of a file listed by Files, so two revisions'
