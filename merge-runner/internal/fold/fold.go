@@ -10,9 +10,6 @@
 package fold
 
 import (
-	"cmp"
-	"slices"
-
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 )
@@ -49,9 +46,12 @@ type Upsert struct {
 	// batch), in which case the values cannot be filled.
 	FillFrom []row.Value
 	// Last is the op of the last event for the key (create, read or update),
-	// SourceTsMs its commit time and Partition/Offset where it was read.
+	// SourceTsMs its commit time and Object, Line, Partition and Offset
+	// where it was read.
 	Last       debezium.Op
 	SourceTsMs int64
+	Object     string
+	Line       int
 	Partition  int32
 	Offset     int64
 }
@@ -69,27 +69,45 @@ type Result struct {
 type entry struct {
 	key      []row.Value
 	present  bool // false: deleted in the batch
+	seen     bool // an event for the key was folded
 	row      []row.Value
 	fillFrom []row.Value
-	last     *debezium.Event
-	order    int
+	last     lastEvent
 }
 
-// Folder folds events one at a time.
+// lastEvent is what an entry keeps of the last event for its key: not the
+// event itself, so that the caller's events can be dropped as they fold.
+type lastEvent struct {
+	op         debezium.Op
+	sourceTsMs int64
+	object     string
+	line       int
+	partition  int32
+	offset     int64
+}
+
+func lastOf(ev *debezium.Event) lastEvent {
+	return lastEvent{ev.Op, ev.SourceTsMs, ev.Object, ev.Line, ev.Partition, ev.Offset}
+}
+
+// Folder folds events one at a time. Its memory is one entry per distinct
+// key, not one per event.
 type Folder struct {
 	entries   map[string]*entry
-	order     int
+	list      []*entry // in the order keys first appeared
 	truncated bool
 	counts    Counts
 	buf       []byte
 }
 
-// New returns an empty folder.
-func New() *Folder { return &Folder{entries: map[string]*entry{}} }
+// New returns an empty folder; sizeHint is the number of keys expected.
+func New(sizeHint int) *Folder {
+	return &Folder{entries: make(map[string]*entry, sizeHint), list: make([]*entry, 0, sizeHint)}
+}
 
 // Fold folds a batch of events.
 func Fold(events []debezium.Event) Result {
-	f := New()
+	f := New(len(events))
 	for i := range events {
 		f.Add(&events[i])
 	}
@@ -106,10 +124,12 @@ func (f *Folder) Add(ev *debezium.Event) {
 		f.counts.Truncates++
 		f.truncated = true
 		clear(f.entries)
+		clear(f.list)
+		f.list = f.list[:0]
 	case debezium.OpDelete:
 		f.counts.Deletes++
 		e := f.get(ev.Key)
-		e.present, e.row, e.fillFrom, e.last = false, nil, nil, ev
+		e.present, e.seen, e.row, e.fillFrom, e.last = false, true, nil, nil, lastOf(ev)
 	case debezium.OpCreate, debezium.OpRead, debezium.OpUpdate:
 		switch ev.Op {
 		case debezium.OpCreate:
@@ -127,11 +147,11 @@ func (f *Folder) Add(ev *debezium.Event) {
 				// continues under the new key.
 				f.counts.KeyChanges++
 				prev, storedKey = f.state(old), ev.BeforeKey
-				old.present, old.row, old.fillFrom, old.last = false, nil, nil, ev
+				old.present, old.seen, old.row, old.fillFrom, old.last = false, true, nil, nil, lastOf(ev)
 			}
 		}
 		r, fillFrom := fill(ev.After, prev, storedKey)
-		e.present, e.row, e.fillFrom, e.last = true, r, fillFrom, ev
+		e.present, e.seen, e.row, e.fillFrom, e.last = true, true, r, fillFrom, lastOf(ev)
 	}
 }
 
@@ -147,7 +167,7 @@ func (f *Folder) state(e *entry) prevState {
 	switch {
 	case e.present:
 		return prevState{known: true, present: true, row: e.row, fillFrom: e.fillFrom}
-	case e.last != nil || f.truncated:
+	case e.seen || f.truncated:
 		return prevState{known: true}
 	}
 	return prevState{}
@@ -192,9 +212,9 @@ func (f *Folder) get(key []row.Value) *entry {
 	if e, ok := f.entries[string(f.buf)]; ok { // no allocation for the lookup
 		return e
 	}
-	e := &entry{key: key, order: f.order}
-	f.order++
+	e := &entry{key: key}
 	f.entries[string(f.buf)] = e
+	f.list = append(f.list, e)
 	return e
 }
 
@@ -205,19 +225,23 @@ func (f *Folder) Counts() Counts { return f.counts }
 // keys first appeared (after the last truncate).
 func (f *Folder) Result() Result {
 	res := Result{Truncate: f.truncated, Counts: f.counts}
-	ordered := make([]*entry, len(f.entries))
-	n := 0
-	for _, e := range f.entries {
-		ordered[n] = e
-		n++
+	present := 0
+	for _, e := range f.list {
+		if e.present {
+			present++
+		}
 	}
-	sortByOrder(ordered)
-	for _, e := range ordered {
+	res.Upserts = make([]Upsert, 0, present)
+	if !f.truncated {
+		res.Deletes = make([][]row.Value, 0, len(f.list)-present)
+	}
+	for _, e := range f.list {
 		switch {
 		case e.present:
+			l := e.last
 			res.Upserts = append(res.Upserts, Upsert{
 				Key: e.key, Row: e.row, FillFrom: e.fillFrom,
-				Last: e.last.Op, SourceTsMs: e.last.SourceTsMs, Partition: e.last.Partition, Offset: e.last.Offset,
+				Last: l.op, SourceTsMs: l.sourceTsMs, Object: l.object, Line: l.line, Partition: l.partition, Offset: l.offset,
 			})
 		case !f.truncated:
 			// After a truncate the table is emptied: deleting is moot.
@@ -225,8 +249,4 @@ func (f *Folder) Result() Result {
 		}
 	}
 	return res
-}
-
-func sortByOrder(es []*entry) {
-	slices.SortFunc(es, func(a, b *entry) int { return cmp.Compare(a.order, b.order) })
 }

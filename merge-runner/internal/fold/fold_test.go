@@ -213,7 +213,7 @@ func TestFoldDoesNotChangeEvents(t *testing.T) {
 }
 
 func TestFolderIncremental(t *testing.T) {
-	f := New()
+	f := New(0)
 	evs := events(create(r(1, "a", N)), del(1), create(r(2, "b", N)))
 	for i := range evs {
 		f.Add(&evs[i])

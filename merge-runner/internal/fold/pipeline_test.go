@@ -86,7 +86,7 @@ func run(t *testing.T, root string, from landing.Position) (Result, landing.Posi
 	require.NoError(t, err)
 	rd := landing.NewReader(ctx, store, files, from)
 	defer rd.Close()
-	f := New()
+	f := New(0)
 	var evs []*debezium.Event
 	for {
 		rec, err := rd.Next()

@@ -7,12 +7,22 @@ import (
 
 	"github.com/datasurface/datasurface/merge-runner/internal/badinput"
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
+	"github.com/datasurface/datasurface/merge-runner/internal/fold"
 	"github.com/datasurface/datasurface/merge-runner/internal/landing"
 )
 
-// batch is the events of one commit, in (partition, offset) order.
+// chunkSize is how many decoded events travel from the reader to the
+// folder at a time.
+const chunkSize = 1024
+
+// batch is the events of one commit, in (partition, offset) order. A live
+// table folds them as they arrive and keeps one entry per key; a forensic
+// table keeps them all, since every version counts.
 type batch struct {
-	events []debezium.Event
+	fold   *fold.Folder       // live tables
+	events [][]debezium.Event // forensic tables, in chunks
+	n      int
+	ops    opCounts
 	// pos is the position after the last event: what the commit records.
 	pos        landing.Position
 	bytes      int64
@@ -21,43 +31,112 @@ type batch struct {
 	eof bool
 }
 
-// readBatch reads events from r until maxEvents events or maxBytes bytes
-// (whichever comes first; 0 means no bound) or the end of the data.
-func readBatch(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, maxEvents int, maxBytes int64) (*batch, error) {
-	b := &batch{}
-	for (maxEvents <= 0 || len(b.events) < maxEvents) && (maxBytes <= 0 || b.bytes < maxBytes) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		rec, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			b.eof = true
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		ev, err := dec.Decode(rec)
-		if err != nil {
-			return nil, err
-		}
-		b.bytes += int64(len(rec.Data)) + 1
-		b.newestTsMs = max(b.newestTsMs, ev.SourceTsMs)
-		b.events = append(b.events, ev)
+// opCounts are a batch's events by operation.
+type opCounts struct{ inserts, updates, deletes, truncates int64 }
+
+func (c *opCounts) add(op debezium.Op) {
+	switch op {
+	case debezium.OpCreate, debezium.OpRead:
+		c.inserts++
+	case debezium.OpUpdate:
+		c.updates++
+	case debezium.OpDelete:
+		c.deletes++
+	case debezium.OpTruncate:
+		c.truncates++
 	}
-	b.pos = r.Position()
+}
+
+// eachEvent calls fn for every kept event in order.
+func (b *batch) eachEvent(fn func(*debezium.Event)) {
+	for _, c := range b.events {
+		for i := range c {
+			fn(&c[i])
+		}
+	}
+}
+
+// readBatch reads events from r until maxEvents events or maxBytes bytes
+// (whichever comes first; 0 means no bound) or the end of the data. One
+// goroutine reads and decodes while this one folds (live) or keeps
+// (forensic) what it decoded, so the two overlap.
+func readBatch(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, maxEvents int, maxBytes int64, keep bool) (*batch, error) {
+	b := &batch{}
+	if keep {
+		b.events = [][]debezium.Event{}
+	} else {
+		hint := maxEvents
+		if hint <= 0 || hint > 1<<20 {
+			hint = 1 << 16
+		}
+		b.fold = fold.New(hint)
+	}
+	chunks := make(chan []debezium.Event, 4)
+	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(chunks)
+		chunk := make([]debezium.Event, 0, chunkSize)
+		n := 0
+		for (maxEvents <= 0 || n < maxEvents) && (maxBytes <= 0 || b.bytes < maxBytes) {
+			if err := ctx.Err(); err != nil {
+				done <- err
+				return
+			}
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				b.eof = true
+				break
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+			ev, err := dec.Decode(rec)
+			if err != nil {
+				done <- err
+				return
+			}
+			b.bytes += int64(len(rec.Data)) + 1
+			b.newestTsMs = max(b.newestTsMs, ev.SourceTsMs)
+			n++
+			chunk = append(chunk, ev)
+			if len(chunk) == chunkSize {
+				select {
+				case chunks <- chunk:
+				case <-ctx.Done():
+					done <- ctx.Err()
+					return
+				}
+				chunk = make([]debezium.Event, 0, chunkSize)
+			}
+		}
+		if len(chunk) > 0 {
+			chunks <- chunk
+		}
+		b.pos = r.Position()
+		done <- nil
+	}()
+	for c := range chunks {
+		b.n += len(c)
+		for i := range c {
+			b.ops.add(c[i].Op)
+			if b.fold != nil {
+				b.fold.Add(&c[i])
+			}
+		}
+		if keep {
+			b.events = append(b.events, c)
+		}
+	}
+	if err := <-done; err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
-// badAt is bad input about the event at (partition, offset) of the batch.
-func (b *batch) badAt(part int32, off int64, col, reason string, err error) error {
-	e := &badinput.Error{Partition: part, Offset: off, Column: col, Reason: reason, Err: err}
-	for i := range b.events {
-		ev := &b.events[i]
-		if ev.Partition == part && ev.Offset == off {
-			e.Object, e.Line = ev.Object, ev.Line
-			break
-		}
-	}
-	return e
+// bad is bad input about the event read at object:line (partition, offset).
+func bad(object string, line int, part int32, off int64, col, reason string, err error) error {
+	return &badinput.Error{Object: object, Line: line, Partition: part, Offset: off, Column: col, Reason: reason, Err: err}
 }

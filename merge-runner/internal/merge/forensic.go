@@ -18,8 +18,10 @@ type version struct {
 	row    []row.Value
 	stored bool // read from the table: ending it replaces the stored copy
 	// where the event that made it was read (new versions only)
-	part int32
-	off  int64
+	object string
+	line   int
+	part   int32
+	off    int64
 }
 
 // stageForensic stages a batch on a forensic (history) table: every event
@@ -51,8 +53,11 @@ func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *bat
 		v.row[vTo] = row.TimestampTZ(ts)
 		v.row[bOut] = row.Int64(batchNo)
 	}
-	for i := range b.events {
-		ev := &b.events[i]
+	var failed error
+	b.eachEvent(func(ev *debezium.Event) {
+		if failed != nil {
+			return
+		}
 		ts := ev.SourceTsMs * 1000
 		switch ev.Op {
 		case debezium.OpTruncate:
@@ -76,23 +81,28 @@ func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *bat
 					continue
 				}
 				if prev == nil {
-					return b.badAt(ev.Partition, ev.Offset, l.cols[j], "an unchanged-TOAST value refers to a row the history table does not hold as current, so there is no value to keep; re-snapshot the table or set REPLICA IDENTITY FULL on the source", nil)
+					failed = bad(ev.Object, ev.Line, ev.Partition, ev.Offset, l.cols[j], "an unchanged-TOAST value refers to a row the history table does not hold as current, so there is no value to keep; re-snapshot the table or set REPLICA IDENTITY FULL on the source", nil)
+					return
 				}
 				r[j] = prev.row[j]
 			}
 			end(k, ts)
 			r[vFrom], r[vTo], r[bIn], r[bOut] = row.TimestampTZ(ts), row.Null(), row.Int64(batchNo), row.Null()
-			v := &version{row: r, part: ev.Partition, off: ev.Offset}
+			v := &version{row: r, object: ev.Object, line: ev.Line, part: ev.Partition, off: ev.Offset}
 			current[k] = v
 			out = append(out, v)
 		}
+	})
+	if failed != nil {
+		return failed
 	}
 	delFiles, err := l.writeDeletes(ctx, tx, deletes)
 	if err != nil {
 		return err
 	}
 	dataFiles, err := l.writeData(ctx, len(out), func(i int) []row.Value { return out[i].row }, func(i int, err error) error {
-		return b.badAt(out[i].part, out[i].off, "", "the row does not fit the table", err)
+		v := out[i]
+		return bad(v.object, v.line, v.part, v.off, "", "the row does not fit the table", err)
 	})
 	if err != nil {
 		return err
@@ -123,14 +133,13 @@ func storedCurrent(ctx context.Context, l *layout, b *batch) (map[string]*versio
 			keys = append(keys, k)
 		}
 	}
-	for i := range b.events {
-		ev := &b.events[i]
+	b.eachEvent(func(ev *debezium.Event) {
 		if ev.Op == debezium.OpTruncate {
 			truncate = true
 		}
 		add(ev.Key)
 		add(ev.BeforeKey)
-	}
+	})
 	var filter iceberg.BooleanExpression = iceberg.IsNull(iceberg.Reference(jobspec.ColValidTo))
 	if !truncate {
 		kf, err := target.KeyFilter(l.tbl.Schema(), l.keyCols, keys)

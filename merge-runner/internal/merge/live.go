@@ -16,8 +16,8 @@ import (
 // emptied on truncate, every touched key's stored row is removed and the
 // surviving rows are added, all in the transaction's last snapshot, which
 // carries props.
-func stageLive(ctx context.Context, tx *table.Transaction, l *layout, b *batch, res fold.Result, copyOnWrite bool, props iceberg.Properties, c *counts) error {
-	if err := fillUnavailable(ctx, l, b, res.Upserts); err != nil {
+func stageLive(ctx context.Context, tx *table.Transaction, l *layout, res fold.Result, copyOnWrite bool, props iceberg.Properties, c *counts) error {
+	if err := fillUnavailable(ctx, l, res.Upserts); err != nil {
 		return err
 	}
 	if res.Truncate && l.tbl.CurrentSnapshot() != nil {
@@ -53,8 +53,8 @@ func stageLive(ctx context.Context, tx *table.Transaction, l *layout, b *batch, 
 		}
 	}
 	dataFiles, err := l.writeData(ctx, len(res.Upserts), func(i int) []row.Value { return res.Upserts[i].Row }, func(i int, err error) error {
-		u := res.Upserts[i]
-		return b.badAt(u.Partition, u.Offset, "", "the row does not fit the table", err)
+		u := &res.Upserts[i]
+		return bad(u.Object, u.Line, u.Partition, u.Offset, "", "the row does not fit the table", err)
 	})
 	if err != nil {
 		return err
@@ -99,7 +99,7 @@ func (l *layout) deleteCols() []string {
 
 // fillUnavailable replaces unchanged-TOAST placeholders that no event of
 // the batch could fill with the stored row's values.
-func fillUnavailable(ctx context.Context, l *layout, b *batch, ups []fold.Upsert) error {
+func fillUnavailable(ctx context.Context, l *layout, ups []fold.Upsert) error {
 	need := map[string][]int{} // stored key -> upserts needing it
 	var keys [][]row.Value
 	for i, u := range ups {
@@ -108,7 +108,7 @@ func fillUnavailable(ctx context.Context, l *layout, b *batch, ups []fold.Upsert
 		}
 		if u.FillFrom == nil {
 			col := l.cols[firstUnavailable(u.Row)]
-			return b.badAt(u.Partition, u.Offset, col, "an unchanged-TOAST value follows a delete or truncate of the row in the same batch, so there is no stored value to keep; set REPLICA IDENTITY FULL on the source table", nil)
+			return bad(u.Object, u.Line, u.Partition, u.Offset, col, "an unchanged-TOAST value follows a delete or truncate of the row in the same batch, so there is no stored value to keep; set REPLICA IDENTITY FULL on the source table", nil)
 		}
 		k := row.KeyString(u.FillFrom)
 		if _, ok := need[k]; !ok {
@@ -144,7 +144,7 @@ func fillUnavailable(ctx context.Context, l *layout, b *batch, ups []fold.Upsert
 	for _, is := range need {
 		u := ups[is[0]]
 		col := l.cols[firstUnavailable(u.Row)]
-		return b.badAt(u.Partition, u.Offset, col, "an unchanged-TOAST value refers to a row the table does not hold, so there is no stored value to keep; re-snapshot the table or set REPLICA IDENTITY FULL on the source", nil)
+		return bad(u.Object, u.Line, u.Partition, u.Offset, col, "an unchanged-TOAST value refers to a row the table does not hold, so there is no stored value to keep; re-snapshot the table or set REPLICA IDENTITY FULL on the source", nil)
 	}
 	return nil
 }

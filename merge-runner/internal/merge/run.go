@@ -13,7 +13,6 @@ import (
 
 	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
-	"github.com/datasurface/datasurface/merge-runner/internal/fold"
 	"github.com/datasurface/datasurface/merge-runner/internal/landing"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
@@ -139,13 +138,20 @@ func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *j
 	log.Info("starting", "files", len(files), "position", state.Position.Encode(), "batch", state.Batch)
 	reader := landing.NewReader(ctx, opts.Store, files, state.Position)
 	defer func() { _ = reader.Close() }()
+	// The next batch is read while this one is written and committed: one
+	// core decodes while the other writes Parquet. A failed commit drops it.
+	ahead := startRead(ctx, reader, dec, opts, t.Mode == jobspec.ModeForensic)
+	defer func() { ahead.stop() }()
 	failures := 0
 	for {
-		b, err := readBatch(ctx, reader, dec, opts.MaxEvents, opts.MaxBytes)
+		b, err := ahead.wait()
 		if err != nil {
 			return stats, err
 		}
-		if len(b.events) == 0 {
+		if !b.eof {
+			ahead = startRead(ctx, reader, dec, opts, t.Mode == jobspec.ModeForensic)
+		}
+		if b.n == 0 {
 			break
 		}
 		started := time.Now()
@@ -158,8 +164,8 @@ func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *j
 				return stats, err
 			}
 			failures = 0
-			stats.add(t, b, c)
-			log.Info("batch committed", "batch", state.Batch, "events", len(b.events), "files", c.files, "bytes", c.bytes,
+			stats.add(b, c)
+			log.Info("batch committed", "batch", state.Batch, "events", b.n, "files", c.files, "bytes", c.bytes,
 				"position", state.Position.Encode(), "snapshot", tbl.CurrentSnapshot().SnapshotID, "seconds", time.Since(started).Seconds())
 			if opts.AfterCommit != nil {
 				if err := opts.AfterCommit(name, state.Batch); err != nil {
@@ -196,13 +202,51 @@ func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *j
 		if state, err = ReadState(tbl); err != nil {
 			return stats, err
 		}
+		ahead.stop()
 		_ = reader.Close()
 		reader = landing.NewReader(ctx, opts.Store, files, state.Position)
+		ahead = startRead(ctx, reader, dec, opts, t.Mode == jobspec.ModeForensic)
 	}
 	stats.Position = state.Position.Encode()
 	stats.NewestSourceTsMs = state.SourceTsMs
 	log.Info("done", "position", stats.Position, "batches", stats.Batches, "events", stats.Events)
 	return stats, nil
+}
+
+// readAhead is a batch being read in the background.
+type readAhead struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	b      *batch
+	err    error
+}
+
+func startRead(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, opts Options, keep bool) *readAhead {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &readAhead{done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(a.done)
+		a.b, a.err = readBatch(ctx, r, dec, opts.MaxEvents, opts.MaxBytes, keep)
+	}()
+	return a
+}
+
+// wait returns the batch once read; an empty batch when none is pending.
+func (a *readAhead) wait() (*batch, error) {
+	if a == nil {
+		return &batch{eof: true}, nil
+	}
+	<-a.done
+	return a.b, a.err
+}
+
+// stop abandons the read and waits for it to end, so that the reader is
+// free again.
+func (a *readAhead) stop() {
+	if a != nil {
+		a.cancel()
+		<-a.done
+	}
 }
 
 // commitBatch stages the batch on a transaction and commits it.
@@ -216,7 +260,7 @@ func commitBatch(ctx context.Context, tbl *table.Table, spec *jobspec.Spec, t *j
 	if t.Mode == jobspec.ModeForensic {
 		err = stageForensic(ctx, tx, l, b, state.Batch+1, props, c)
 	} else {
-		err = stageLive(ctx, tx, l, b, fold.Fold(b.events), t.WriteMode == "copy_on_write", props, c)
+		err = stageLive(ctx, tx, l, b.fold.Result(), t.WriteMode == "copy_on_write", props, c)
 	}
 	if err != nil {
 		return nil, err
@@ -245,22 +289,13 @@ func retryable(err error) bool {
 	return errors.As(err, &cf)
 }
 
-func (s *TableStats) add(t *jobspec.Table, b *batch, c counts) {
+func (s *TableStats) add(b *batch, c counts) {
 	s.Batches++
-	s.Events += int64(len(b.events))
+	s.Events += int64(b.n)
 	s.Files += c.files
 	s.Bytes += c.bytes
-	for i := range b.events {
-		switch b.events[i].Op {
-		case debezium.OpCreate, debezium.OpRead:
-			s.Inserted++
-		case debezium.OpUpdate:
-			s.Updated++
-		case debezium.OpDelete:
-			s.Deleted++
-		case debezium.OpTruncate:
-			s.Truncates++
-		}
-	}
-	_ = t
+	s.Inserted += b.ops.inserts
+	s.Updated += b.ops.updates
+	s.Deleted += b.ops.deletes
+	s.Truncates += b.ops.truncates
 }

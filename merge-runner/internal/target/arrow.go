@@ -28,8 +28,8 @@ func NewRecords(sc *arrow.Schema) *Records {
 // Append adds one row. A value that does not fit its column is an error
 // naming the column; the builder is then unusable.
 func (r *Records) Append(vals []row.Value) error {
-	if len(vals) != len(r.sc.Fields()) {
-		return fmt.Errorf("row has %d values for %d columns", len(vals), len(r.sc.Fields()))
+	if len(vals) != r.sc.NumFields() {
+		return fmt.Errorf("row has %d values for %d columns", len(vals), r.sc.NumFields())
 	}
 	for i, v := range vals {
 		if err := appendValue(r.b.Field(i), v); err != nil {
