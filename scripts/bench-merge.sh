@@ -9,7 +9,7 @@
 #     before every case, so each merge starts from the identical table;
 #   - EVENTS (1M) change events, 70% updates, 20% inserts, 10% deletes, landed without
 #     and with the JsonConverter schema envelope (flush.size 10,000, one partition),
-#     merged with the generator's batch of 500,000 events (two batches);
+#     merged with the generator's batch of 100,000 events (ten batches);
 #   - the ceiling: decoding the same events and writing their after images as Parquet
 #     into an empty table, no merge (10M case only: it does not read the table);
 #   - PostgreSQL: the same changes COPYed into a staging table and one MERGE of the
@@ -25,7 +25,7 @@
 #                   as root) on a free port from 54329; SKIP_PG=1 skips PostgreSQL
 #   VERIFY=1        after each merge, scan the table and check its row count and sums
 #   EXTRA_BATCH     also merges the 10M-row, no-envelope case with batches of this many
-#                   events (default 100000, the batch size's effect; empty: no extra run)
+#                   events (default 500000, the batch size's effect; empty: no extra run)
 #
 # The throwaway PostgreSQL keeps the default durability (fsync, synchronous_commit and
 # full_page_writes on) and gets memory for the job: shared_buffers=4GB (the 10M-row table
@@ -155,9 +155,9 @@ for rows in "$ROWS_BIG" "$ROWS_SMALL"; do
 			if [ "$env" = off ] && [ -n "$dsn" ]; then
 				step pgmerge pgmerge --dsn "$dsn" --dir "$work"
 			fi
-			if [ "$env" = off ] && [ -n "${EXTRA_BATCH-100000}" ]; then
+			if [ "$env" = off ] && [ -n "${EXTRA_BATCH-500000}" ]; then
 				reset_table "$rows"
-				step merge merge --dir "$work" --log --max-events "${EXTRA_BATCH-100000}"
+				step merge merge --dir "$work" --log --max-events "${EXTRA_BATCH-500000}"
 				[ "${VERIFY:-0}" != 1 ] || step verify verify --dir "$work"
 			fi
 		fi

@@ -68,14 +68,14 @@ func Table() jobspec.Table {
 	}
 }
 
-// DefaultMaxEvents is the generator's default batch bound: 500,000 events.
-const DefaultMaxEvents = 500_000
+// DefaultMaxEvents is the generator's default batch bound: 100,000 events.
+const DefaultMaxEvents = 100_000
 
 // Spec is the bench's job spec. The encoding is the generator's (precise
 // decimals, adaptive_time_microseconds, no tombstones), with or without the
-// schema envelope. The batch is the generator's 500,000 events without its
+// schema envelope. The batch is the generator's 100,000 events without its
 // 256 MiB byte bound, so both encodings make the same batches (with the
-// envelope, 256 MiB is only about 90,000 events).
+// envelope, 256 MiB is about 90,000 events).
 func Spec(dir string, envelope bool) *jobspec.Spec {
 	return &jobspec.Spec{
 		Version: jobspec.Version, Platform: "bench", Stream: "orders", Datastore: "shop",
