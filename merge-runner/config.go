@@ -24,6 +24,9 @@ const (
 	envWarehouse       = "DATASURFACE_WAREHOUSE"
 	envS3              = "DATASURFACE_S3"         // warehouse object store: _ENDPOINT _REGION _USER _PASSWORD
 	envLandingS3       = "DATASURFACE_LANDING_S3" // landing object store; falls back to DATASURFACE_S3
+	envSourceURI       = "DATASURFACE_SOURCE_URI" // snapshot and watermark sources: the source database
+	envSourceUser      = "DATASURFACE_SOURCE_USER"
+	envSourcePassword  = "DATASURFACE_SOURCE_PASSWORD"
 )
 
 // common are the flags every command shares.

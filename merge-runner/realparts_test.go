@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/testenv"
 )
 
@@ -74,4 +77,42 @@ func TestPostgresCatalogS3WarehouseS3Landing(t *testing.T) {
 	t.Setenv(envS3+"_PASSWORD", "wrong")
 	code, out, _ = f.run(t, "run", "--job", f.job)
 	assert.Equal(t, exitRetryable, code, out)
+}
+
+// TestSnapshotSourceFromTheEnvironment runs a postgres_snapshot spec the way
+// its DAG does: the source database from DATASURFACE_SOURCE_*.
+func TestSnapshotSourceFromTheEnvironment(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(context.Background(), `CREATE TABLE fx_rates (ccy char(3) PRIMARY KEY, rate numeric(18,6) NOT NULL, at timestamptz NOT NULL);
+INSERT INTO fx_rates VALUES ('EUR', 1.083200, '2026-11-24 16:00:00+00'), ('GBP', 1.265000, '2026-11-24 16:00:00+00')`)
+	require.NoError(t, err)
+	spec := &jobspec.Spec{
+		Version: 1, Platform: "lake", Stream: "fx", Datastore: "treasury",
+		Source: jobspec.Source{Kind: jobspec.SourceSnapshot, Postgres: &jobspec.PostgresSource{Container: "pg", Credential: "reader"}},
+		Target: jobspec.Target{Catalog: "lake", CatalogKind: "sql", Namespace: "treasury"},
+		Tables: []jobspec.Table{{Dataset: "fx_rates", SourceTable: "public.fx_rates", Name: "fx_rates", Mode: jobspec.ModeLive,
+			PrimaryKey: []string{"ccy"}, WriteMode: "merge_on_read", Columns: []jobspec.Column{
+				{Name: "ccy", Type: "char", Length: 3}, {Name: "rate", Type: "decimal", Precision: 18, Scale: 6}, {Name: "at", Type: "timestamptz"},
+			}}},
+		Batch: jobspec.Batch{MaxEvents: 100000},
+	}
+	f := newFixture(t, spec)
+	t.Setenv(envCatalogURI, "")
+	t.Setenv(envWarehouse, "")
+	t.Setenv(envSourceURI, "")
+	code, out, _ := f.run(t, "run", "--job", f.job, "--state", f.state)
+	assert.Equal(t, exitConfig, code, "no source URI: %s", out)
+
+	t.Setenv(envSourceURI, dsn)
+	code, out, stderr := f.run(t, "run", "--job", f.job, "--state", f.state)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", out, stderr)
+	assert.EqualValues(t, 2, lastLine(t, out)["rows_inserted"])
+	code, out, _ = f.run(t, "status", "--job", f.job, "--state", f.state, "--json")
+	require.Equal(t, exitOK, code)
+	var st []tableStatus
+	require.NoError(t, json.Unmarshal([]byte(out), &st))
+	assert.EqualValues(t, 2, st[0].Records)
 }

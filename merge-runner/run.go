@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/merge"
+	"github.com/datasurface/datasurface/merge-runner/internal/pgsource"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
 
@@ -58,8 +63,8 @@ event's source time and now.`,
 			}
 			sum := summary{Stream: spec.Stream}
 			err = func() error {
-				if spec.Source.Debezium == nil {
-					return &target.ConfigError{Msg: fmt.Sprintf("job spec %s: source kind %s is not supported by this merge-runner yet; only debezium sources are", spec.Stream, spec.Source.Kind)}
+				if spec.Source.Postgres != nil {
+					return runSQL(cmd.Context(), &c, spec, maxEvents, log, &sum)
 				}
 				st, err := store(cmd.Context(), spec, events)
 				if err != nil {
@@ -124,4 +129,27 @@ func (s *summary) add(tables []merge.TableStats, now time.Time) {
 func writeJSONLine(w io.Writer, v any) {
 	b, _ := json.Marshal(v)
 	fmt.Fprintln(w, string(b))
+}
+
+// runSQL runs a postgres_snapshot or postgres_watermark spec: the source
+// database's endpoint and credentials come from the environment, as the
+// DAG sets them.
+func runSQL(ctx context.Context, c *common, spec *jobspec.Spec, maxEvents int, log *slog.Logger, sum *summary) error {
+	uri := os.Getenv(envSourceURI)
+	if uri == "" {
+		return configErrorf("source kind %s: set %s to the source database (postgresql://HOST[:PORT]/DB)", spec.Source.Kind, envSourceURI)
+	}
+	src, err := pgsource.Open(ctx, uri, os.Getenv(envSourceUser), os.Getenv(envSourcePassword))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = src.Close(ctx) }()
+	cat, err := c.openCatalog(ctx, spec)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = target.CloseCatalog(cat) }()
+	tables, err := merge.RunSQL(ctx, cat, spec, src, merge.Options{MaxEvents: maxEvents, Logger: log})
+	sum.add(tables, time.Now())
+	return err
 }

@@ -29,6 +29,33 @@ type batch struct {
 	newestTsMs int64
 	// eof is set when the batch reached the end of the landed data.
 	eof bool
+	// watermark is, for a watermark capture, the greatest watermark in the batch.
+	watermark *string
+}
+
+// newBatch is an empty batch that folds (live) or keeps (forensic) what
+// add gives it.
+func newBatch(keep bool, sizeHint int) *batch {
+	if keep {
+		return &batch{events: [][]debezium.Event{}}
+	}
+	return &batch{fold: fold.New(sizeHint)}
+}
+
+// add takes one more event.
+func (b *batch) add(ev debezium.Event) {
+	b.n++
+	b.ops.add(ev.Op)
+	b.newestTsMs = max(b.newestTsMs, ev.SourceTsMs)
+	if b.fold != nil {
+		b.fold.Add(&ev)
+		return
+	}
+	if k := len(b.events); k == 0 || len(b.events[k-1]) == chunkSize {
+		b.events = append(b.events, make([]debezium.Event, 0, chunkSize))
+	}
+	last := &b.events[len(b.events)-1]
+	*last = append(*last, ev)
 }
 
 // opCounts are a batch's events by operation.

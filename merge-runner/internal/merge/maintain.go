@@ -109,7 +109,7 @@ func compact(ctx context.Context, tbl *table.Table, opts MaintainOptions, st *Ma
 	props := iceberg.Properties{}
 	if state.SnapshotID != 0 {
 		// Carry the applied position forward onto the rewrite snapshot.
-		for _, k := range []string{PropPosition, PropBatch, PropSourceTsMs, PropStream} {
+		for _, k := range []string{PropPosition, PropBatch, PropSourceTsMs, PropStream, PropWatermark} {
 			if v, ok := tbl.SnapshotByID(state.SnapshotID).Summary.Properties[k]; ok {
 				props[k] = v
 			}

@@ -38,6 +38,13 @@ type Options struct {
 	AfterCommit  func(table string, batch int64) error
 }
 
+func (o Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
 // CommitError is a batch whose commit kept failing: the catalog refused it
 // (another writer moved the table) or could not be reached. Retrying the
 // run is safe: the position committed with the data says where to resume.
@@ -255,7 +262,7 @@ func commitBatch(ctx context.Context, tbl *table.Table, spec *jobspec.Spec, t *j
 	if err != nil {
 		return nil, err
 	}
-	props := iceberg.Properties(state.props(spec.Stream, b.pos, b.newestTsMs))
+	props := iceberg.Properties(state.props(spec.Stream, b.pos, b.newestTsMs, b.watermark))
 	tx := tbl.NewTransaction()
 	if t.Mode == jobspec.ModeForensic {
 		err = stageForensic(ctx, tx, l, b, state.Batch+1, props, c)

@@ -24,6 +24,9 @@ const (
 	PropSourceTsMs = "datasurface.source-ts-ms"
 	// PropStream names the job spec stream that wrote the batch.
 	PropStream = "datasurface.stream"
+	// PropWatermark is, for a watermark capture, the greatest watermark
+	// applied (the column's value as PostgreSQL renders it as text).
+	PropWatermark = "datasurface.watermark"
 )
 
 // State is what a table's history says has been applied.
@@ -31,6 +34,8 @@ type State struct {
 	Position   landing.Position
 	Batch      int64
 	SourceTsMs int64
+	// Watermark is a watermark capture's position; nil before the first batch.
+	Watermark *string
 	// SnapshotID is the snapshot that carries the state (0 when none does):
 	// maintenance snapshots do not, so it may be an ancestor of the current one.
 	SnapshotID int64
@@ -52,6 +57,9 @@ func ReadState(tbl *table.Table) (State, error) {
 				st := State{Position: pos, SnapshotID: snap.SnapshotID}
 				st.Batch, _ = strconv.ParseInt(snap.Summary.Properties[PropBatch], 10, 64)
 				st.SourceTsMs, _ = strconv.ParseInt(snap.Summary.Properties[PropSourceTsMs], 10, 64)
+				if wm, ok := snap.Summary.Properties[PropWatermark]; ok {
+					st.Watermark = &wm
+				}
 				return st, nil
 			}
 		}
@@ -63,13 +71,18 @@ func ReadState(tbl *table.Table) (State, error) {
 	return State{Position: landing.Position{}}, nil
 }
 
-// props is the summary of the batch after st.
-func (st State) props(stream string, pos landing.Position, newestTsMs int64) map[string]string {
+// props is the summary of the batch after st; watermark is set for a
+// watermark capture.
+func (st State) props(stream string, pos landing.Position, newestTsMs int64, watermark *string) map[string]string {
 	ts := max(st.SourceTsMs, newestTsMs)
-	return map[string]string{
+	out := map[string]string{
 		PropPosition:   pos.Encode(),
 		PropBatch:      strconv.FormatInt(st.Batch+1, 10),
 		PropSourceTsMs: strconv.FormatInt(ts, 10),
 		PropStream:     stream,
 	}
+	if watermark != nil {
+		out[PropWatermark] = *watermark
+	}
+	return out
 }
