@@ -3,8 +3,15 @@
 // (or .json.gz), one event per line, where the event on line i (counting
 // from 0) has offset startOffset+i.
 //
-// Objects come from a Store: a local folder here; S3 implements the same
-// two-method interface.
+// That holds only while the sink writes every record it consumes: a record
+// it drops (a tombstone under behavior.on.null.values=ignore) or a Kafka
+// transaction marker (exactly-once source connectors) takes an offset but
+// no line, and every later line of its file would be read one offset low.
+// The generated connectors therefore run without tombstones and without
+// exactly-once source support.
+//
+// Objects come from a Store: a local folder or an S3-compatible bucket
+// (S3Store), behind the same two-method interface.
 package landing
 
 import (
