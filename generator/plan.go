@@ -333,20 +333,6 @@ func schemaEvolutions(base, head *model.Model, baseGraph, headGraph *model.Graph
 	return out, nil
 }
 
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
-func listOf(s []string) string {
-	if len(s) == 0 {
-		return "(none)"
-	}
-	return "(" + strings.Join(s, ", ") + ")"
-}
-
 // JSON renders the plan as indented JSON ending with a newline.
 func (r *PlanResult) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")

@@ -101,37 +101,29 @@ func (s *Scope) teams(b, h *model.Zone, whole bool) {
 			continue
 		}
 		all := whole || tb == nil || th == nil || !model.Equal(*tb, *th)
-		stores := map[string][2]*model.Datastore{}
-		for i, t := range []*model.Team{tb, th} {
-			if t == nil {
-				continue
-			}
-			for _, d := range t.Datastores {
-				p := stores[d.Name]
-				p[i] = d
-				stores[d.Name] = p
-			}
+		changedNames(s.Datastores, tb, th, all, func(t *model.Team) []*model.Datastore { return t.Datastores }, func(d *model.Datastore) string { return d.Name })
+		changedNames(s.Workspaces, tb, th, all, func(t *model.Team) []*model.Workspace { return t.Workspaces }, func(w *model.Workspace) string { return w.Name })
+	}
+}
+
+// changedNames adds to into the names of the elements (datastores or
+// workspaces) of a team's two versions that were added, removed or changed;
+// all adds every one.
+func changedNames[T any](into map[string]bool, b, h *model.Team, all bool, list func(*model.Team) []*T, name func(*T) string) {
+	pairs := map[string][2]*T{}
+	for i, t := range []*model.Team{b, h} {
+		if t == nil {
+			continue
 		}
-		for name, p := range stores {
-			if all || p[0] == nil || p[1] == nil || !model.Equal(*p[0], *p[1]) {
-				s.Datastores[name] = true
-			}
+		for _, x := range list(t) {
+			p := pairs[name(x)]
+			p[i] = x
+			pairs[name(x)] = p
 		}
-		spaces := map[string][2]*model.Workspace{}
-		for i, t := range []*model.Team{tb, th} {
-			if t == nil {
-				continue
-			}
-			for _, w := range t.Workspaces {
-				p := spaces[w.Name]
-				p[i] = w
-				spaces[w.Name] = p
-			}
-		}
-		for name, p := range spaces {
-			if all || p[0] == nil || p[1] == nil || !model.Equal(*p[0], *p[1]) {
-				s.Workspaces[name] = true
-			}
+	}
+	for n, p := range pairs {
+		if all || p[0] == nil || p[1] == nil || !model.Equal(*p[0], *p[1]) {
+			into[n] = true
 		}
 	}
 }

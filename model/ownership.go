@@ -78,7 +78,7 @@ func Changes(base, head *Model) []RegionChange {
 			owner = zoneOwner(he, name)
 		}
 		if c := zoneChanges(b, h); len(c) > 0 {
-			out = append(out, RegionChange{Region: Region{Kind: RegionZone, Zone: name}, Owner: owner, Changes: c, Pos: posOf(b, h)})
+			out = append(out, RegionChange{Region: Region{Kind: RegionZone, Zone: name}, Owner: owner, Changes: c, Pos: zonePos(b, h)})
 		}
 		bt, ht := teamsByName(b), teamsByName(h)
 		for _, tn := range unionKeys(bt, ht) {
@@ -86,7 +86,7 @@ func Changes(base, head *Model) []RegionChange {
 			if tb == th {
 				continue // shared, so unchanged
 			}
-			c := teamChanges(tb, th)
+			c, pos := teamChanges(tb, th)
 			if len(c) == 0 {
 				continue
 			}
@@ -94,7 +94,7 @@ func Changes(base, head *Model) []RegionChange {
 			if towner == "" {
 				towner = teamOwner(h, tn)
 			}
-			out = append(out, RegionChange{Region: Region{Kind: RegionTeam, Zone: name, Team: tn}, Owner: towner, Changes: c, Pos: teamChangePos(tb, th)})
+			out = append(out, RegionChange{Region: Region{Kind: RegionTeam, Zone: name, Team: tn}, Owner: towner, Changes: c, Pos: pos})
 		}
 	}
 	return out
@@ -113,19 +113,16 @@ func Authorize(changes []RegionChange, source string) []RegionChange {
 	return out
 }
 
-func posOf[T interface{ pos() Pos }](b, h T) Pos {
-	var zero T
-	if any(h) != any(zero) {
-		return h.pos()
+// zonePos is where a zone's change is: its head definition, else its base one.
+func zonePos(b, h *Zone) Pos {
+	if h != nil {
+		return h.Pos
 	}
-	if any(b) != any(zero) {
-		return b.pos()
+	if b != nil {
+		return b.Pos
 	}
 	return Pos{}
 }
-
-func (z *Zone) pos() Pos { return z.Pos }
-func (t *Team) pos() Pos { return t.Pos }
 
 func zonesByName(m *Model) map[string]*Zone {
 	out := map[string]*Zone{}
@@ -207,9 +204,13 @@ func ecosystemChanges(b, h *Ecosystem) []string {
 	field("documentation", b.Documentation == h.Documentation)
 	field("classifications", Equal(b.Classifications, h.Classifications))
 	field("vendors", Equal(b.Vendors, h.Vendors))
-	out = append(out, namedChanges("container", b.Containers, h.Containers, func(c Container) string { return c.Name })...)
-	out = append(out, namedChanges("credential", b.Credentials, h.Credentials, func(c Credential) string { return c.Name })...)
-	out = append(out, namedChanges("platform", b.Platforms, h.Platforms, func(p Platform) string { return p.Name })...)
+	for _, c := range [][]string{
+		first(namedChanges("container", b.Containers, h.Containers, func(c Container) string { return c.Name }, nil)),
+		first(namedChanges("credential", b.Credentials, h.Credentials, func(c Credential) string { return c.Name }, nil)),
+		first(namedChanges("platform", b.Platforms, h.Platforms, func(p Platform) string { return p.Name }, nil)),
+	} {
+		out = append(out, c...)
+	}
 	out = append(out, declChanges("zone", b.Zones, h.Zones, func(d ZoneDecl) (string, string) { return d.Name, d.Owner.Name })...)
 	if len(out) == 0 {
 		out = append(out, "ecosystem.yaml changed") // e.g. an order change
@@ -244,27 +245,37 @@ func zoneChanges(b, h *Zone) []string {
 }
 
 // teamChanges describes how a team's definition (team.yaml, datastores,
-// workspaces) changed.
-func teamChanges(b, h *Team) []string {
+// workspaces) changed, and points at the first change: team.yaml, else the
+// first changed datastore or workspace (in name order; in the head, or in
+// the base for a removal).
+func teamChanges(b, h *Team) ([]string, Pos) {
 	switch {
 	case b == nil && h == nil:
-		return nil
+		return nil, Pos{}
 	case b == nil:
-		return []string{"team " + h.Name + " defined"}
+		return []string{"team " + h.Name + " defined"}, h.Pos
 	case h == nil:
-		return []string{"team " + b.Name + " definition removed"}
+		return []string{"team " + b.Name + " definition removed"}, b.Pos
 	}
 	var out []string
+	var pos Pos
 	if !Equal(*b, *h) {
-		out = append(out, "team.yaml changed")
+		out, pos = append(out, "team.yaml changed"), h.Pos
 	}
-	out = append(out, namedChanges("datastore", b.Datastores, h.Datastores, func(d *Datastore) string { return d.Name })...)
-	out = append(out, namedChanges("workspace", b.Workspaces, h.Workspaces, func(w *Workspace) string { return w.Name })...)
-	return out
+	stores, storePos := namedChanges("datastore", b.Datastores, h.Datastores, func(d *Datastore) string { return d.Name }, func(d *Datastore) Pos { return d.Pos })
+	spaces, spacePos := namedChanges("workspace", b.Workspaces, h.Workspaces, func(w *Workspace) string { return w.Name }, func(w *Workspace) Pos { return w.Pos })
+	for _, p := range []Pos{storePos, spacePos, h.Pos} {
+		if pos.IsZero() {
+			pos = p
+		}
+	}
+	return append(append(out, stores...), spaces...), pos
 }
 
-// namedChanges compares two lists of named elements by name.
-func namedChanges[T any](kind string, b, h []T, name func(T) string) []string {
+// namedChanges compares two lists of named elements by name; with pos, it
+// also returns where the first change is (in the head, or the base for a
+// removal).
+func namedChanges[T any](kind string, b, h []T, name func(T) string, pos func(T) Pos) ([]string, Pos) {
 	bm := make(map[string]T, len(b))
 	for _, x := range b {
 		bm[name(x)] = x
@@ -274,19 +285,28 @@ func namedChanges[T any](kind string, b, h []T, name func(T) string) []string {
 		hm[name(x)] = x
 	}
 	var out []string
+	var first Pos
+	at := func(x T) {
+		if pos != nil && first.IsZero() {
+			first = pos(x)
+		}
+	}
 	for _, n := range unionKeys(bm, hm) {
 		bx, inB := bm[n]
 		hx, inH := hm[n]
 		switch {
 		case !inB:
 			out = append(out, fmt.Sprintf("%s %s added", kind, n))
+			at(hx)
 		case !inH:
 			out = append(out, fmt.Sprintf("%s %s removed", kind, n))
+			at(bx)
 		case !Equal(bx, hx):
 			out = append(out, fmt.Sprintf("%s %s changed", kind, n))
+			at(hx)
 		}
 	}
-	return out
+	return out, first
 }
 
 // declChanges compares child declarations (name and owner).
@@ -316,39 +336,4 @@ func declChanges[T any](kind string, b, h []T, decl func(T) (string, string)) []
 	return out
 }
 
-// teamChangePos points at a team's first changed datastore or workspace (in
-// name order; in the head, or the base for a removal), or at team.yaml.
-func teamChangePos(b, h *Team) Pos {
-	if b == nil || h == nil || !Equal(*b, *h) {
-		return posOf(b, h)
-	}
-	if p, ok := firstChanged(b.Datastores, h.Datastores, func(d *Datastore) string { return d.Name }, func(d *Datastore) Pos { return d.Pos }); ok {
-		return p
-	}
-	if p, ok := firstChanged(b.Workspaces, h.Workspaces, func(w *Workspace) string { return w.Name }, func(w *Workspace) Pos { return w.Pos }); ok {
-		return p
-	}
-	return h.Pos
-}
-
-func firstChanged[T any](b, h []T, name func(T) string, pos func(T) Pos) (Pos, bool) {
-	bm := make(map[string]T, len(b))
-	for _, x := range b {
-		bm[name(x)] = x
-	}
-	hm := make(map[string]T, len(h))
-	for _, x := range h {
-		hm[name(x)] = x
-	}
-	for _, n := range unionKeys(bm, hm) {
-		bx, inB := bm[n]
-		hx, inH := hm[n]
-		switch {
-		case !inH:
-			return pos(bx), true
-		case !inB || !Equal(bx, hx):
-			return pos(hx), true
-		}
-	}
-	return Pos{}, false
-}
+func first[A, B any](a A, _ B) A { return a }

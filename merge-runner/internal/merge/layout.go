@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -76,7 +77,7 @@ func newLayout(tbl *table.Table, t *jobspec.Table) (*layout, error) {
 		delCols = append(delCols, jobspec.ColValidTo)
 	}
 	for _, p := range l.partCols {
-		if !contains(delCols, p) {
+		if !slices.Contains(delCols, p) {
 			delCols = append(delCols, p)
 		}
 	}
@@ -88,15 +89,6 @@ func newLayout(tbl *table.Table, t *jobspec.Table) (*layout, error) {
 		return nil, err
 	}
 	return l, nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // records yields rows as Arrow record batches of schema sc, at most

@@ -38,15 +38,19 @@ type MaintainStats struct {
 	ExpiredSnapshots   int    `json:"expired_snapshots"`
 }
 
+func (o MaintainOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
 // Maintain compacts each table's small data files, folding in the equality
 // deletes that apply to them and removing those that no longer apply to
 // anything, then expires old snapshots. The compaction snapshot carries the
 // table's applied position, so the position survives even when every
 // merge snapshot is expired.
 func Maintain(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, opts MaintainOptions) ([]MaintainStats, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
 	var out []MaintainStats
 	for i := range spec.Tables {
 		t := &spec.Tables[i]
@@ -61,7 +65,7 @@ func Maintain(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, opts
 		if tbl, err = expire(ctx, tbl, opts, &st); err != nil {
 			return out, fmt.Errorf("table %s: expiring snapshots: %w", st.Table, err)
 		}
-		opts.Logger.Info("maintained", "table", st.Table, "rewritten_files", st.RewrittenFiles, "added_files", st.AddedFiles,
+		opts.logger().Info("maintained", "table", st.Table, "rewritten_files", st.RewrittenFiles, "added_files", st.AddedFiles,
 			"removed_delete_files", st.RemovedDeleteFiles, "expired_snapshots", st.ExpiredSnapshots)
 		out = append(out, st)
 	}

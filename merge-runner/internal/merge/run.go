@@ -95,9 +95,6 @@ func Run(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, opts Opti
 	if spec.Source.Kind != jobspec.SourceDebezium {
 		return nil, &target.ConfigError{Msg: fmt.Sprintf("job spec %s: source kind %s is not supported by this merge-runner yet; only debezium sources are", spec.Stream, spec.Source.Kind)}
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
 	if opts.MaxEvents == 0 {
 		opts.MaxEvents = spec.Batch.MaxEvents
 	}
@@ -121,7 +118,7 @@ func Run(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, opts Opti
 func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *jobspec.Table, opts Options) (TableStats, error) {
 	name := spec.Target.Namespace + "." + t.Name
 	stats := TableStats{Table: name}
-	log := opts.Logger.With("table", name)
+	log := opts.logger().With("table", name)
 	tbl, evs, err := target.Ensure(ctx, cat, spec.Target.Namespace, t)
 	if err != nil {
 		return stats, err
