@@ -55,6 +55,31 @@ type DebeziumSource struct {
 	// <prefix>/<topic>/partition=<p>/<topic>+<p>+<startOffset>.json[.gz].
 	Prefix   string   `json:"prefix"`
 	Encoding Encoding `json:"encoding"`
+	// GraceSeconds is how long the merge-runner waits for landing to catch
+	// up (0: DefaultGraceSeconds): a missing offset before it exits with
+	// IncompleteExitCode, and, on a topic of several partitions, a partition
+	// that lands nothing before the events ordered after its last one are
+	// applied. It should exceed the S3 sink's rotation interval.
+	GraceSeconds int `json:"grace_seconds,omitempty"`
+	// Limits bound what reading one landed object may cost.
+	Limits Limits `json:"limits,omitzero"`
+}
+
+// DefaultGraceSeconds is the grace period when the spec sets none.
+const DefaultGraceSeconds = 900
+
+// Limits bound the reading of landed objects; 0 is the default. Anything
+// past a limit is bad input naming the object.
+type Limits struct {
+	// MaxLineBytes is the longest event line (default 64 MiB).
+	MaxLineBytes int64 `json:"max_line_bytes,omitempty"`
+	// MaxObjectBytes is the most a compressed object may expand to
+	// (default 16 GiB).
+	MaxObjectBytes int64 `json:"max_object_bytes,omitempty"`
+	// MaxCompressionRatio is the most a compressed object may expand
+	// relative to its stored size, judged once it has expanded past 64 MiB
+	// (default 1000).
+	MaxCompressionRatio int64 `json:"max_compression_ratio,omitempty"`
 }
 
 // Encoding states the Debezium and converter settings the events were
@@ -234,3 +259,9 @@ var HistoryColumns = []string{ColValidFrom, ColValidTo, ColBatchIn, ColBatchOut}
 // get better by retrying (undecodable events, missing keys, values that do
 // not fit): the DAG fails such a task without retries.
 const BadInputExitCode = 3
+
+// IncompleteExitCode is the merge-runner's exit code when landed events
+// are still missing after the grace period (an offset gap that did not
+// fill): what could be applied was, and a later run resumes once the
+// missing objects land. The DAG fails such a task so that someone looks.
+const IncompleteExitCode = 5

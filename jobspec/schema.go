@@ -7,7 +7,7 @@ import (
 )
 
 // JSONSchema returns the JSON Schema (draft 2020-12) of a job spec,
-// generated from the Go types: a field without omitempty is required, and
+// generated from the Go types: a field without omitempty or omitzero is required, and
 // unknown fields are refused as Parse refuses them.
 func JSONSchema() ([]byte, error) {
 	defs := map[string]any{}
@@ -53,7 +53,7 @@ func schemaOf(t reflect.Type, defs map[string]any) map[string]any {
 				continue
 			}
 			props[name] = schemaOf(f.Type, defs)
-			if !strings.Contains(opts, "omitempty") {
+			if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 				required = append(required, name)
 			}
 		}

@@ -83,6 +83,8 @@ type Event struct {
 	// LSN and TxID are source.lsn and source.txId; 0 when absent.
 	LSN  int64
 	TxID int64
+	// Seq is source.sequence: the source's commit order.
+	Seq Sequence
 	// Where the event was read.
 	Object    string
 	Line      int
@@ -369,6 +371,8 @@ func (d *Decoder) source(s *scanner, ev *Event) error {
 			ev.LSN, err = optInt(s, "source.lsn")
 		case "txId":
 			ev.TxID, err = optInt(s, "source.txId")
+		case "sequence":
+			ev.Seq, err = parseSequence(s)
 		default:
 			err = s.skip()
 		}
