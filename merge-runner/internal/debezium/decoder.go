@@ -8,6 +8,36 @@
 // field straight into a row.Value. An envelope's schema is checked against
 // the spec once per distinct schema (they are byte-identical for a table
 // version) and not parsed again.
+//
+// What is read is what the connector and the converter write, taken from
+// their sources (Debezium 2.7: PostgresValueConverter, JdbcValueConverters,
+// io.debezium.time and io.debezium.data; Kafka 3.7: JsonConverter and
+// JsonSchema; Jackson 2.16's UTF8JsonGenerator), not from this package's
+// test encoder, dbztest: an envelope's schema names its types with
+// JsonSchema's names (FLOAT32 is "float", FLOAT64 "double"), floats are
+// Float.toString and Double.toString with NaN and the infinities as
+// strings, bytes are base64, maps with keys other than strings are arrays
+// of [key, value] pairs. Strings must be UTF-8 (RFC 8259 §8.1; Jackson
+// writes nothing else): a string that is not, anywhere in an event, is bad
+// input naming its column.
+//
+// An unchanged TOAST value — a large value an UPDATE did not touch, which
+// logical decoding does not send under REPLICA IDENTITY DEFAULT — is
+// row.Unavailable() when it arrives in the form the connector writes for
+// the column (see placeholderForm): unavailable.value.placeholder for text,
+// varchar, char and json, and for numeric in decimal.handling.mode string;
+// for bytea its bytes (base64) in binary.handling.mode bytes and the
+// placeholder text in hex; [p] for text[] and varchar[], [base64 of p] for
+// bytea[] in bytes mode, one integer per byte of p for integer[], bigint[]
+// and date[], p's name-based UUID for uuid[], {p: p} for an hstore. Only
+// the default placeholder is recognised. In binary.handling.mode base64 and
+// base64-url-safe an unchanged TOAST bytea arrives as null, the same as a
+// real NULL, and is read as one: PostgresValueConverter#convertBinaryToBase64
+// and #convertBinaryToBase64UrlSafe pass the marker to JdbcValueConverters,
+// whose conversion ends in #unexpectedBinary, null (only #convertBinaryToBytes
+// and #convertBinaryToHex return the placeholder). Use bytes (the default) or
+// hex to keep such values; numeric in precise or double mode, and arrays of
+// other element types, lose theirs the same way.
 package debezium
 
 import (
@@ -154,10 +184,13 @@ func toBadInput(rec landing.Record, err error) error {
 		syn *syntaxError
 		val *valueError
 		sch *schemaError
+		u8  *utf8Error
 	)
 	switch {
 	case errors.As(err, &syn):
 		be.Reason = "undecodable JSON: " + syn.Error()
+	case errors.As(err, &u8):
+		be.Reason = u8.reason()
 	case errors.As(err, &val):
 		be.Column, be.Reason = val.path, val.reason
 	case errors.As(err, &sch):
@@ -471,6 +504,9 @@ func (d *Decoder) parseImage(s *scanner, plan *tablePlan, img int) ([]row.Value,
 	for err == nil && more {
 		var k []byte
 		if k, err = s.objKey(); err != nil {
+			if ue, ok := err.(*utf8Error); ok {
+				err = &valueError{reason: "a field name of the " + imageNames[img] + " image: " + ue.reason()}
+			}
 			break
 		}
 		i := -1
@@ -480,7 +516,11 @@ func (d *Decoder) parseImage(s *scanner, plan *tablePlan, img int) ([]row.Value,
 			i = j
 		}
 		if i < 0 {
-			err = s.skip() // a source column the spec does not have
+			// A source column the spec does not have.
+			name := string(k)
+			if err = s.skip(); err != nil {
+				err = inColumn(&colPlan{path: name}, err)
+			}
 		} else {
 			if seen[i] == gen {
 				return nil, &valueError{path: cols[i].path, reason: "appears twice in the " + imageNames[img] + " image"}
@@ -494,6 +534,7 @@ func (d *Decoder) parseImage(s *scanner, plan *tablePlan, img int) ([]row.Value,
 					vals[i] = row.Null()
 				}
 				if err != nil {
+					err = inColumn(cols[i], err)
 					break
 				}
 			}
@@ -514,7 +555,8 @@ func (d *Decoder) parseImage(s *scanner, plan *tablePlan, img int) ([]row.Value,
 // connector writes type fallbacks, some of which do not parse for the type
 // ("" for a uuid). Only the key of a before image is used, so a value error
 // there is dropped: the scanner is moved past the whole value (which must
-// still be valid JSON) and nil returned. Other errors are returned.
+// still be valid JSON, its strings UTF-8) and nil returned. Other errors are
+// returned.
 func skipBadValue(s *scanner, start int, err error) error {
 	var ve *valueError
 	if !errors.As(err, &ve) {

@@ -146,24 +146,43 @@ func TestDecodeOps(t *testing.T) {
 	})
 }
 
+// TestDecodeTOAST reads unchanged TOAST values in the forms the connector
+// writes them (PostgresValueConverter#convertString, #handleUnknownData and
+// UnchangedToastedPlaceholder): the placeholder for text and json, [p] for
+// a varchar[], {p: p} for an hstore. In base64 mode a bytea's placeholder
+// and a precise numeric's fail the column's schema and arrive as null
+// (TestBinaryTOASTByMode); the base64 of the placeholder's bytes is then
+// data like any other.
 func TestDecodeTOAST(t *testing.T) {
 	toasted := sinkAfter
 	toasted = replaceField(toasted, "notes", `"line1\nline2 \"quoted\" \u00e9 \ud83d\ude00"`, `"__debezium_unavailable_value"`)
 	toasted = replaceField(toasted, "doc", `"{\"a\": [1, 2]}"`, `"__debezium_unavailable_value"`)
-	toasted = replaceField(toasted, "blob", `"AAEC/w=="`, `"X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="`)
+	toasted = replaceField(toasted, "blob", `"AAEC/w=="`, `null`)
 	toasted = replaceField(toasted, "tags", `["red","blue"]`, `["__debezium_unavailable_value"]`)
 	toasted = replaceField(toasted, "attrs", `{"color":"red","size":null}`, `{"__debezium_unavailable_value":"__debezium_unavailable_value"}`)
-	toasted = replaceField(toasted, "big", `"Zh798VjyqCyfS4c="`, `"X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="`)
+	toasted = replaceField(toasted, "big", `"Zh798VjyqCyfS4c="`, `null`)
 	for _, enc := range encodings {
 		t.Run(enc.name, func(t *testing.T) {
 			d := newSinkDecoder(t, preciseEncoding)
 			ev, err := decodeLine(d, enc.wrap(payload("u", "", toasted)))
 			require.NoError(t, err)
 			want := append([]row.Value(nil), wantAfter...)
-			for _, i := range []int{8, 12, 19, 20, 22, 23} {
+			for _, i := range []int{12, 20, 22, 23} {
 				want[i] = row.Unavailable()
 			}
+			want[8], want[19] = row.Null(), row.Null()
 			assertRow(t, want, ev.After)
+
+			// The placeholder's bytes in base64 are data in base64 mode.
+			ev, err = decodeLine(d, enc.wrap(payload("u", "", replaceField(sinkAfter, "blob", `"AAEC/w=="`, `"X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="`))))
+			require.NoError(t, err)
+			assert.True(t, row.Equal(row.Binary(DefaultPlaceholder), ev.After[19]), "%s", ev.After[19])
+			// The placeholder inside a longer text[] or hstore is text.
+			ev, err = decodeLine(d, enc.wrap(payload("u", "", replaceField(replaceField(sinkAfter, "tags", `["red","blue"]`, `["red","__debezium_unavailable_value"]`),
+				"attrs", `{"color":"red","size":null}`, `{"__debezium_unavailable_value":"x"}`))))
+			require.NoError(t, err)
+			assert.True(t, row.Equal(row.List([]row.Value{row.String("red"), row.String(DefaultPlaceholder)}), ev.After[22]), "%s", ev.After[22])
+			assert.True(t, row.Equal(row.Map([]row.MapEntry{{Key: row.String(DefaultPlaceholder), Value: row.String("x")}}), ev.After[23]), "%s", ev.After[23])
 		})
 	}
 }
@@ -328,8 +347,9 @@ func TestDecodeListPlaceholders(t *testing.T) {
 			[]bool{true, true, true, true, false, false, false}},
 		{"element-typed forms, envelope", envelope, `"ints":` + phBytes + `,"bigs":` + phBytes + `,"days":` + phBytes + `,"ids":` + phUUIDList,
 			[]bool{true, true, true, true, false, false, false}},
-		{"string form", plain, `"ints":` + phString + `,"bigs":` + phString + `,"days":` + phString + `,"ids":` + phString +
-			`,"smalls":` + phString + `,"texts":` + phString + `,"stamps":` + phString, []bool{true, true, true, true, true, true, true}},
+		// text[] is UNCHANGED_TEXT_ARRAY_TOAST_VALUE: Arrays.asList(p).
+		{"string form", plain, `"texts":` + phString, []bool{false, false, false, false, false, true, false}},
+		{"string form, envelope", envelope, `"texts":` + phString, []bool{false, false, false, false, false, true, false}},
 		// Only the element types whose arrays get the bytes form read it as
 		// the placeholder: smallint[], text[] and timestamp[] do not.
 		{"bytes where they are data", plain, `"smalls":` + phBytes + `,"stamps":` + phBytes, []bool{false, false, false, false, false, false, false}},
@@ -348,6 +368,16 @@ func TestDecodeListPlaceholders(t *testing.T) {
 				assert.Equal(t, toast, ev.After[i+1].IsUnavailable(), "column %s: %s", listTable().Columns[i+1].Name, ev.After[i+1])
 			}
 		})
+	}
+	// The other arrays never carry [p]: it is bad input there.
+	for _, col := range []string{"ints", "bigs", "days", "ids", "smalls", "stamps"} {
+		d, err := NewDecoder(listTable(), preciseEncoding)
+		require.NoError(t, err)
+		_, err = decodeLine(d, line(`"`+col+`":`+phString))
+		require.Error(t, err, col)
+		be, ok := badinput.As(err)
+		require.True(t, ok)
+		assert.Equal(t, col+"[]", be.Column)
 	}
 	// The source's element type, from the envelope, decides: integer[] in
 	// an int16 list has the bytes form; smallint[] in an int32 list has not.
@@ -532,7 +562,7 @@ func TestDecodeBadInput(t *testing.T) {
 		{"bad base64", plain, after("blob", `"AAEC/w=="`, `"AAEC/w="`), "blob", "is not binary in the base64 encoding"},
 		{"object into a string", plain, after("name", `"Zoë ✓"`, `{"a":1}`), "name", "expected a string (column type varchar), found an object"},
 		{"duplicate field", plain, payload("c", "", strings.Replace(sinkAfter, `"qty":100000,`, `"qty":1,"qty":2,`, 1)), "qty", "appears twice in the after image"},
-		{"placeholder in a key", plain, after("id", "42", `"__debezium_unavailable_value"`), "id", "key column carries the unavailable-value placeholder"},
+		{"placeholder in an integer key", plain, after("id", "42", `"__debezium_unavailable_value"`), "id", "found the unavailable-value placeholder, which the PostgreSQL connector does not write for such a column"},
 		{"unknown op", plain, payload("x", "", sinkAfter), "", `unknown op "x"`},
 		{"no op", plain, strings.Replace(payload("c", "", sinkAfter), `"op":"c",`, "", 1), "", "the event has no op"},
 		{"message event", plain, payload("m", "", ""), "", "a logical decoding message event (op m) is not a table change"},
@@ -546,8 +576,8 @@ func TestDecodeBadInput(t *testing.T) {
 			payload("c", "", sinkAfter), "qty", "the event schema allows null (optional) but the column is not nullable"},
 		{"schema: wrong type", mismatchSchema(`"name":"io.debezium.time.ZonedTimestamp","version":1,"field":"created_at"`, `"name":"io.debezium.time.MicroTimestamp","version":1,"field":"created_at"`),
 			payload("c", "", sinkAfter), "created_at", "the event has string io.debezium.time.MicroTimestamp, which does not fit a timestamptz column"},
-		{"schema: float64 into float32", mismatchSchema(`{"type":"float32","optional":true,"field":"ratio"}`, `{"type":"float64","optional":true,"field":"ratio"}`),
-			payload("c", "", sinkAfter), "ratio", "the event has float64, which does not fit a float32 column"},
+		{"schema: double into float32", mismatchSchema(`{"type":"float","optional":true,"field":"ratio"}`, `{"type":"double","optional":true,"field":"ratio"}`),
+			payload("c", "", sinkAfter), "ratio", "the event has double, which does not fit a float32 column"},
 		{"schema: missing required column", mismatchSchema(`{"type":"int32","optional":false,"field":"qty"},`, ``),
 			payload("c", "", sinkAfter), "qty", "not in the event schema, and the column is not nullable"},
 	}

@@ -60,15 +60,20 @@ var preciseEncoding = jobspec.Encoding{
 }
 
 // sinkRowFields is the Kafka Connect schema of the table's rows as Debezium
-// 2.x writes it for the PostgreSQL source.
+// 2.7 declares it for the PostgreSQL source (PostgresValueConverter and
+// JdbcValueConverters#schemaBuilder) and JsonConverter#asJsonSchema names
+// it: real is "float" and double precision "double" (JsonSchema's
+// FLOAT_TYPE_NAME and DOUBLE_TYPE_NAME), smallint (tiny, small) "int16",
+// bytea in base64 mode a string. geo is a struct no PostgreSQL column
+// gives, written by the JsonConverter's rules for a Connect struct.
 const sinkRowFields = `[
   {"type":"int64","optional":false,"default":0,"field":"id"},
   {"type":"boolean","optional":true,"field":"flag"},
   {"type":"int16","optional":true,"field":"tiny"},
   {"type":"int16","optional":true,"field":"small"},
   {"type":"int32","optional":false,"field":"qty"},
-  {"type":"float32","optional":true,"field":"ratio"},
-  {"type":"float64","optional":true,"field":"score"},
+  {"type":"float","optional":true,"field":"ratio"},
+  {"type":"double","optional":true,"field":"score"},
   {"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"2","connect.decimal.precision":"12"},"field":"price"},
   {"type":"bytes","optional":true,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{"scale":"4","connect.decimal.precision":"38"},"field":"big"},
   {"type":"struct","fields":[{"type":"int32","optional":false,"field":"scale"},{"type":"bytes","optional":false,"field":"value"}],"optional":true,"name":"io.debezium.data.VariableScaleDecimal","version":1,"doc":"Variable scaled decimal","field":"num"},
@@ -83,7 +88,7 @@ const sinkRowFields = `[
   {"type":"string","optional":true,"name":"io.debezium.data.Uuid","version":1,"field":"ref"},
   {"type":"string","optional":true,"field":"blob"},
   {"type":"string","optional":true,"name":"io.debezium.data.Json","version":1,"field":"doc"},
-  {"type":"struct","fields":[{"type":"float64","optional":false,"field":"lat"},{"type":"float64","optional":false,"field":"lon"},{"type":"string","optional":true,"field":"label"}],"optional":true,"name":"acme.db.public.geo_point","field":"geo"},
+  {"type":"struct","fields":[{"type":"double","optional":false,"field":"lat"},{"type":"double","optional":false,"field":"lon"},{"type":"string","optional":true,"field":"label"}],"optional":true,"name":"acme.db.public.geo_point","field":"geo"},
   {"type":"array","items":{"type":"string","optional":true},"optional":true,"field":"tags"},
   {"type":"map","keys":{"type":"string","optional":false},"values":{"type":"string","optional":true},"optional":true,"field":"attrs"}
 ]`

@@ -8,8 +8,8 @@ import (
 )
 
 // scanner is a small, strict, allocation-free JSON reader over one event
-// line. It validates everything it reads or skips; values are parsed by the
-// caller according to the column they belong to.
+// line. It validates everything it reads or skips, strings' UTF-8 included;
+// values are parsed by the caller according to the column they belong to.
 type scanner struct {
 	b       []byte
 	i       int
@@ -23,6 +23,40 @@ type syntaxError struct {
 }
 
 func (e *syntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.pos) }
+
+// utf8Error is a string whose bytes are not UTF-8. JSON text exchanged
+// between systems must be UTF-8 (RFC 8259 §8.1), and the JsonConverter's
+// Jackson generator writes nothing else, so it is bad input, not data.
+type utf8Error struct{ pos int }
+
+func (e *utf8Error) Error() string { return e.reason() }
+
+func (e *utf8Error) reason() string {
+	return fmt.Sprintf("a string is not valid UTF-8 at byte %d (JSON text must be UTF-8, RFC 8259 §8.1)", e.pos)
+}
+
+// strSpecial marks the bytes a string scan must stop at: the closing quote,
+// a backslash, control characters (which JSON does not allow unescaped) and
+// the lead bytes of multi-byte UTF-8, which are validated.
+var strSpecial = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// validRune checks the UTF-8 sequence at b[i] (a byte >= 0x80) and returns
+// its length, or 0 if it is not valid UTF-8.
+func validRune(b []byte, i int) int {
+	if r, size := utf8.DecodeRune(b[i:]); r != utf8.RuneError || size > 1 {
+		return size
+	}
+	return 0
+}
 
 func (s *scanner) reset(b []byte) {
 	s.b, s.i = b, 0
@@ -165,19 +199,27 @@ func (s *scanner) str() ([]byte, error) {
 	b := s.b
 	for i < len(b) {
 		c := b[i]
-		if c == '"' {
+		if !strSpecial[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
 			s.i = i + 1
 			return b[start:i], nil
-		}
-		if c == '\\' {
+		case c == '\\':
 			s.i = i
 			return s.strEscaped(start)
-		}
-		if c < 0x20 {
+		case c < 0x20:
 			s.i = i
 			return nil, s.errf("control character in string")
 		}
-		i++
+		n := validRune(b, i)
+		if n == 0 {
+			s.i = i
+			return nil, &utf8Error{pos: i}
+		}
+		i += n
 	}
 	s.i = i
 	return nil, s.errf("unterminated string")
@@ -198,6 +240,15 @@ func (s *scanner) strEscaped(start int) ([]byte, error) {
 		case c < 0x20:
 			s.i = i
 			return nil, s.errf("control character in string")
+		case c >= utf8.RuneSelf:
+			n := validRune(b, i)
+			if n == 0 {
+				s.i = i
+				return nil, &utf8Error{pos: i}
+			}
+			out = append(out, b[i:i+n]...)
+			i += n
+			continue
 		case c != '\\':
 			out = append(out, c)
 			i++
@@ -372,7 +423,12 @@ func (s *scanner) skipString() error {
 	b := s.b
 	i := s.i + 1
 	for i < len(b) {
-		switch c := b[i]; {
+		c := b[i]
+		if !strSpecial[c] {
+			i++
+			continue
+		}
+		switch {
 		case c == '"':
 			s.i = i + 1
 			return nil
@@ -398,7 +454,12 @@ func (s *scanner) skipString() error {
 			s.i = i
 			return s.errf("control character in string")
 		default:
-			i++
+			n := validRune(b, i)
+			if n == 0 {
+				s.i = i
+				return &utf8Error{pos: i}
+			}
+			i += n
 		}
 	}
 	s.i = i

@@ -58,10 +58,17 @@ const (
 	decDouble
 )
 
-// How bytes are written (binary.handling.mode). The JsonConverter writes
-// BYTES as base64, so "bytes" reads as base64.
+// How bytes are written (binary.handling.mode). "bytes" declares the Connect
+// BYTES type, which JsonConverter#convertToJson writes as a binary node:
+// base64 (Jackson's default Base64Variants.MIME_NO_LINEFEEDS, the standard
+// alphabet with padding). The other modes declare a string that
+// JdbcValueConverters#convertBinaryToBase64, #convertBinaryToBase64UrlSafe
+// (java.util.Base64's encoders, padded) and #convertBinaryToHex (lowercase
+// io.debezium.util.HexConverter) fill. bytes and base64 read alike; they
+// differ in their unchanged-TOAST placeholder (see placeholderForm).
 const (
-	binBase64 = iota
+	binBytes = iota
+	binBase64
 	binBase64URL
 	binHex
 )
@@ -80,43 +87,125 @@ type colPlan struct {
 	maxDigits *big.Int // 10^precision for precision checks; nil when not needed
 	maxInt    int64    // 10^precision when precision <= 18; 0 otherwise
 
-	unit int // time and timestamp
-	dec  int // decimal
-	bin  int // binary
+	unit        int  // time and timestamp
+	connectDate bool // date: org.apache.kafka.connect.data.Date (time.precision.mode connect)
+	floatBits   int  // float32 and float64: the precision the values were written with
+	dec         int  // decimal
+	bin         int  // binary
 
 	fields   []*colPlan // struct
 	fieldIdx map[string]int
 	elem     *colPlan // list
-	listPH   uint8    // list: the element-typed form of the TOAST placeholder, phNone if none
 	key, val *colPlan // map
+
+	// ph is the form in which the connector writes an unchanged TOAST
+	// value of the column (phNone for nested values, which are never
+	// TOASTed on their own).
+	ph uint8
 }
 
-// The element-typed forms in which Debezium's UnchangedToastedPlaceholder
-// writes an unchanged TOAST array. Arrays of other element types (text[]
-// and the like) carry the placeholder as their one element, in the
-// element's own placeholder form (the string; base64 for bytes and precise
-// decimals), which reads as unavailable element by element.
+// The forms in which the PostgreSQL connector writes an unchanged TOAST
+// value, UnchangedToastedReplicationMessageColumn's markers turned into
+// values by UnchangedToastedPlaceholder and PostgresValueConverter. p is
+// unavailable.value.placeholder, default DefaultPlaceholder.
 const (
 	phNone = iota
-	// integer[], bigint[] and date[]: one integer per byte of the
-	// placeholder, as a Java byte (signed).
+	// The string p: PostgresValueConverter#convertString (text, varchar,
+	// char, json, jsonb), #convertBinaryToHex (bytea in hex mode), and
+	// #convertDecimal in string mode, where JdbcValueConverters#toBigDecimal
+	// hands back #handleUnknownData's string, which the string schema
+	// accepts.
+	phText
+	// p's bytes as the JsonConverter writes BYTES, base64:
+	// PostgresValueConverter#convertBinaryToBytes (bytea in bytes mode).
+	phBase64
+	// A list of one element in the element's placeholder form:
+	// Arrays.asList(p) for text[], varchar[], json[] and jsonb[]
+	// (UNCHANGED_TEXT_ARRAY_TOAST_VALUE), Arrays.asList(p's bytes) for
+	// bytea[] in bytes mode (UNCHANGED_BINARY_ARRAY_TOAST_VALUE; in the
+	// other modes the byte[] element fails the string items schema and the
+	// column is written as null).
+	phOneElement
+	// integer[], bigint[] and date[] (adaptive modes; connect's Date items
+	// refuse integers): one integer per byte of p, as a Java byte (signed)
+	// (UNCHANGED_INT_ARRAY_TOAST_VALUE, UNCHANGED_BIGINT_ARRAY_TOAST_VALUE).
 	phInts
-	// uuid[]: one element, the placeholder's name-based (MD5, version 3)
-	// UUID, Java's UUID.nameUUIDFromBytes.
+	// uuid[]: one element, p's name-based (MD5, version 3) UUID, Java's
+	// UUID.nameUUIDFromBytes (UNCHANGED_UUID_TOAST_VALUE).
 	phUUID
+	// hstore (hstore.handling.mode map): the map {p: p}
+	// (UNCHANGED_HSTORE_TOAST_VALUE).
+	phHstore
 )
 
-// listPlaceholder is the placeholder form of a list whose elements are of
-// type elem, when the events carry no schema to say the source's element type.
-func listPlaceholder(elem colType) uint8 {
-	switch elem {
-	case tInt32, tInt64, tDate:
-		return phInts
-	case tUUID:
-		return phUUID
+// placeholderForm is the unchanged-TOAST form of a column; items is the
+// envelope's schema of a list's elements, nil when the events carry none.
+//
+// Other types have none: fixed-width types (booleans, numbers, dates and
+// times, uuid) are never stored out of line, and for numeric in precise or
+// double mode, other arrays and bytea in the base64 modes the connector's
+// placeholder value fails the column's schema (Struct#put's validation), so
+// the value is written as null (event.converting.failure.handling.mode warn,
+// the default), indistinguishable from a real null.
+func placeholderForm(cp *colPlan, items *connectSchema) uint8 {
+	switch cp.typ {
+	case tChar, tVarchar, tText, tJSON:
+		return phText
+	case tDecimal:
+		if cp.dec == decString {
+			return phText
+		}
+	case tBinary:
+		switch cp.bin {
+		case binBytes:
+			return phBase64
+		case binHex:
+			return phText
+		}
+	case tMap:
+		if isHstoreText(cp.key) && isHstoreText(cp.val) {
+			return phHstore
+		}
+	case tList:
+		e := cp.elem
+		if items != nil {
+			// The source's element type decides: a smallint[] read into an
+			// int32 list, say, has no placeholder form.
+			switch {
+			case items.Type == "int32" && (items.Name == "" || items.Name == nameDate),
+				items.Type == "int64" && items.Name == "":
+				return phInts
+			case items.Type == "string" && items.Name == nameUUID:
+				return phUUID
+			case items.Type == "string" && (items.Name == "" || items.Name == nameJSON) && (e.typ == tVarchar || e.typ == tText || e.typ == tJSON),
+				items.Type == "bytes" && e.typ == tBinary:
+				return phOneElement
+			}
+			return phNone
+		}
+		switch e.typ {
+		case tInt32, tInt64:
+			return phInts
+		case tDate:
+			if !e.connectDate {
+				return phInts
+			}
+		case tUUID:
+			return phUUID
+		case tVarchar, tText, tJSON: // not char: bpchar[] has no placeholder form
+			return phOneElement
+		case tBinary:
+			if e.bin == binBytes {
+				return phOneElement
+			}
+		}
 	}
 	return phNone
 }
+
+// isHstoreText reports whether a map key or value column can be an hstore's
+// text.
+func isHstoreText(cp *colPlan) bool { return cp.typ == tVarchar || cp.typ == tText }
 
 // tablePlan is the per-table decoder plan: column name -> index -> parser.
 type tablePlan struct {
@@ -139,6 +228,7 @@ func newTablePlan(t *jobspec.Table, enc jobspec.Encoding) (*tablePlan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", t.Name, err)
 		}
+		cp.ph = placeholderForm(cp, nil)
 		p.idx[c.Name] = i
 		p.cols = append(p.cols, cp)
 	}
@@ -168,6 +258,18 @@ func newColPlan(c *jobspec.Column, path string, enc jobspec.Encoding) (*colPlan,
 	cp := &colPlan{name: c.Name, path: path, typ: typ, spec: c, nullable: c.Nullable, length: c.Length,
 		precision: c.Precision, scale: c.Scale}
 	switch typ {
+	case tFloat32:
+		cp.floatBits = 32
+	case tFloat64:
+		cp.floatBits = 64
+	case tDate:
+		switch strings.ToLower(enc.TimePrecision) {
+		case "", "adaptive_time_microseconds", "adaptive":
+		case "connect":
+			cp.connectDate = true
+		default:
+			return nil, fmt.Errorf("unknown time precision mode %q", enc.TimePrecision)
+		}
 	case tDecimal:
 		if c.Precision < 0 || c.Scale < 0 || (c.Precision > 0 && c.Scale > c.Precision) {
 			return nil, fmt.Errorf("column %s: decimal(%d, %d) is not a valid decimal", path, c.Precision, c.Scale)
@@ -189,13 +291,15 @@ func newColPlan(c *jobspec.Column, path string, enc jobspec.Encoding) (*colPlan,
 			return nil, fmt.Errorf("unknown decimal handling %q", enc.DecimalHandling)
 		}
 	case tTime:
+		// JdbcValueConverters#schemaBuilder for Types.TIME:
 		// adaptive_time_microseconds: all TIME columns are MicroTime.
-		// adaptive: TIME(0..3) is Time (ms), TIME(4..6) MicroTime.
-		// connect: Time in ms.
+		// adaptive (time.precision.mode's default,
+		// RelationalDatabaseConnectorConfig.TIME_PRECISION_MODE): TIME(0..3)
+		// is Time (ms), TIME(4..6) MicroTime. connect: Kafka's Time in ms.
 		cp.unit = unitMicro
 		switch strings.ToLower(enc.TimePrecision) {
-		case "", "adaptive_time_microseconds":
-		case "adaptive":
+		case "adaptive_time_microseconds":
+		case "", "adaptive":
 			if timeInMillis(c) {
 				cp.unit = unitMilli
 			}
@@ -221,7 +325,9 @@ func newColPlan(c *jobspec.Column, path string, enc jobspec.Encoding) (*colPlan,
 		}
 	case tBinary:
 		switch strings.ToLower(enc.BinaryHandling) {
-		case "", "bytes", "base64":
+		case "", "bytes": // Debezium's default
+			cp.bin = binBytes
+		case "base64":
 			cp.bin = binBase64
 		case "base64-url-safe":
 			cp.bin = binBase64URL
@@ -255,8 +361,12 @@ func newColPlan(c *jobspec.Column, path string, enc jobspec.Encoding) (*colPlan,
 		if err != nil {
 			return nil, err
 		}
+		if ep.typ == tTime {
+			// PostgresValueConverter#schemaBuilder declares time[] items
+			// MicroTime in every mode; values in other units fail it.
+			ep.unit = unitMicro
+		}
 		cp.elem = ep
-		cp.listPH = listPlaceholder(ep.typ)
 	case tMap:
 		if c.Key == nil || c.Value == nil {
 			return nil, fmt.Errorf("column %s: map needs key and value types", path)

@@ -9,7 +9,12 @@ import (
 )
 
 // connectSchema is a Kafka Connect schema as the JsonConverter writes it
-// when schemas are enabled.
+// when schemas are enabled (JsonConverter#asJsonSchema): "type" is one of
+// JsonSchema's type names — boolean, int8, int16, int32, int64, float
+// (FLOAT32), double (FLOAT64), bytes, string, array, map, struct — then
+// items, keys and values or fields, optional, and name, version, doc,
+// parameters and default when the schema has them; a struct's field adds
+// "field".
 type connectSchema struct {
 	Type       string            `json:"type"`
 	Optional   bool              `json:"optional"`
@@ -169,6 +174,7 @@ func (d *Decoder) planForSchema(raw []byte) (*tablePlan, error) {
 		if err := adjustToSchema(cp, f); err != nil {
 			return nil, err
 		}
+		cp.ph = placeholderForm(cp, f.Items)
 	}
 	return plan, nil
 }
@@ -182,8 +188,18 @@ func adjustToSchema(cp *colPlan, f *connectSchema) error {
 	return adjustType(cp, f)
 }
 
+// jsonSchemaTypes are the type names JsonConverter#asJsonSchema writes
+// (JsonSchema's *_TYPE_NAME constants).
+var jsonSchemaTypes = map[string]bool{
+	"boolean": true, "int8": true, "int16": true, "int32": true, "int64": true, "float": true, "double": true,
+	"bytes": true, "string": true, "array": true, "map": true, "struct": true,
+}
+
 // adjustType is adjustToSchema without the nullability check.
 func adjustType(cp *colPlan, f *connectSchema) error {
+	if !jsonSchemaTypes[f.Type] {
+		return schemaErr(cp, "the event's schema type %q is not one the JsonConverter writes", f.Type)
+	}
 	wrong := func() error {
 		name := f.Type
 		if f.Name != "" {
@@ -209,11 +225,20 @@ func adjustType(cp *colPlan, f *connectSchema) error {
 			return wrong()
 		}
 	case tFloat32:
-		if f.Type != "float32" {
+		if f.Type != "float" {
 			return wrong()
 		}
 	case tFloat64:
-		if f.Type != "float32" && f.Type != "float64" {
+		switch f.Type {
+		case "float":
+			// A real column read into a float64 one: the value is the
+			// float32's shortest text (Float.toString), read as the float32
+			// it is and widened, as Iceberg's float to double promotion
+			// reads a stored float.
+			cp.floatBits = 32
+		case "double":
+			cp.floatBits = 64
+		default:
 			return wrong()
 		}
 	case tDecimal:
@@ -234,7 +259,7 @@ func adjustType(cp *colPlan, f *connectSchema) error {
 			cp.dec = decPrecise
 		case f.Type == "string" && f.Name == "":
 			cp.dec = decString
-		case f.Type == "float64" && f.Name == "":
+		case f.Type == "double" && f.Name == "":
 			cp.dec = decDouble
 		default:
 			return wrong()
@@ -250,6 +275,7 @@ func adjustType(cp *colPlan, f *connectSchema) error {
 		if f.Type != "int32" || (f.Name != nameDate && f.Name != nameConnectDate) {
 			return wrong()
 		}
+		cp.connectDate = f.Name == nameConnectDate
 	case tTime:
 		switch {
 		case f.Type == "int64" && f.Name == nameMicroTime:
@@ -282,9 +308,13 @@ func adjustType(cp *colPlan, f *connectSchema) error {
 		}
 	case tBinary:
 		switch f.Type {
-		case "bytes":
-			cp.bin = binBase64 // the JsonConverter writes BYTES as base64
-		case "string": // binary.handling.mode base64, base64-url-safe or hex
+		case "bytes": // binary.handling.mode bytes
+			cp.bin = binBytes
+		case "string": // base64, base64-url-safe or hex; the spec says which
+			if cp.bin == binBytes {
+				return schemaErr(cp, "the event has the binary as a string (binary.handling.mode base64, base64-url-safe or hex), "+
+					"the job spec says binary_handling bytes")
+			}
 		default:
 			return wrong()
 		}
@@ -319,7 +349,6 @@ func adjustType(cp *colPlan, f *connectSchema) error {
 		if err := adjustType(cp.elem, f.Items); err != nil {
 			return err
 		}
-		cp.listPH = schemaListPlaceholder(cp.elem, f.Items)
 	case tMap:
 		if f.Type != "map" || f.Keys == nil || f.Values == nil {
 			return wrong()
@@ -327,23 +356,10 @@ func adjustType(cp *colPlan, f *connectSchema) error {
 		if err := adjustToSchema(cp.key, f.Keys); err != nil {
 			return err
 		}
-		return adjustToSchema(cp.val, f.Values)
+		// An hstore's values are always optional
+		// (PostgresValueConverter#hstoreSchema: OPTIONAL_STRING_SCHEMA), as
+		// array items are; a null value is still refused by the data.
+		return adjustType(cp.val, f.Values)
 	}
 	return nil
-}
-
-// schemaListPlaceholder is the placeholder form of a list whose items schema
-// (already checked against the element) is items: the source's element type
-// decides, so a smallint[] read into an int32 list, say, gets none.
-func schemaListPlaceholder(elem *colPlan, items *connectSchema) uint8 {
-	switch {
-	case (items.Type == "int32" || items.Type == "int64") &&
-		(items.Name == "" || items.Name == nameDate || items.Name == nameConnectDate):
-		// integer[], bigint[] or date[] (a time or timestamp array has a
-		// time name, and its placeholder is the string).
-		return phInts
-	case elem.typ == tUUID && items.Type == "string" && items.Name == nameUUID:
-		return phUUID
-	}
-	return phNone
 }

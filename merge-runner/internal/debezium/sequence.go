@@ -28,12 +28,23 @@ type Sequence struct {
 	Valid bool
 }
 
-// Compare orders sequences by (LastCommitLSN, LSN): -1, 0 or +1.
+// Compare orders sequences by (LastCommitLSN, LSN): -1, 0 or +1. A null
+// last-commit LSN (an initial snapshot's reads, which see every commit
+// before their LSN, and the first transaction after them) counts as the
+// event's own LSN, so that a new snapshot taken after earlier streaming
+// (the connector's offsets reset) orders after what it saw, not first.
 func (s Sequence) Compare(o Sequence) int {
-	if c := cmp.Compare(s.LastCommitLSN, o.LastCommitLSN); c != 0 {
+	if c := cmp.Compare(s.commit(), o.commit()); c != 0 {
 		return c
 	}
 	return cmp.Compare(s.LSN, o.LSN)
+}
+
+func (s Sequence) commit() int64 {
+	if s.LastCommitLSN == 0 {
+		return s.LSN
+	}
+	return s.LastCommitLSN
 }
 
 // String renders the sequence as the connector does, without the quotes:

@@ -48,5 +48,11 @@ func TestSequence(t *testing.T) {
 	require.Equal(t, -1, a.Compare(b))
 	require.Equal(t, 1, b.Compare(a))
 	require.Equal(t, "[100,90]", a.String())
+	// A snapshot read (no last commit) at LSN 500 comes after streaming
+	// whose last commit was 120, and before the first streamed change past it.
+	snap := Sequence{LSN: 500, Valid: true}
+	require.Equal(t, 1, snap.Compare(b))
+	require.Equal(t, -1, snap.Compare(Sequence{LSN: 510, Valid: true}))
+	require.Equal(t, -1, snap.Compare(Sequence{LastCommitLSN: 520, LSN: 505, Valid: true}))
 	require.Equal(t, "[null,5]", Sequence{LSN: 5, Valid: true}.String())
 }

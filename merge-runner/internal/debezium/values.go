@@ -33,14 +33,21 @@ func colErr(cp *colPlan, format string, args ...any) error {
 	return &valueError{path: cp.path, reason: fmt.Sprintf(format, args...)}
 }
 
-// valueParser reads column values; it holds the placeholder and reusable buffers.
+// inColumn names the column of a string that is not UTF-8.
+func inColumn(cp *colPlan, err error) error {
+	if ue, ok := err.(*utf8Error); ok {
+		return &valueError{path: cp.path, reason: ue.reason()}
+	}
+	return err
+}
+
+// valueParser reads column values; it holds the placeholder's forms (see
+// placeholderForm) and reusable buffers.
 type valueParser struct {
-	placeholder    []byte
-	placeholderB64 []byte // the placeholder's bytes as binary.handling.mode would write them
-	placeholderHex []byte
-	placeholderURL []byte
-	// The placeholder's name-based UUID: an unchanged TOAST uuid[] is the
-	// list of it alone.
+	placeholder []byte
+	// Its bytes as the JsonConverter writes BYTES: base64.
+	placeholderB64 []byte
+	// Its name-based UUID: an unchanged TOAST uuid[] is the list of it alone.
 	placeholderUUID [16]byte
 
 	chunk []byte // for text
@@ -51,8 +58,6 @@ func newValueParser(placeholder string) valueParser {
 	return valueParser{
 		placeholder:     p,
 		placeholderB64:  []byte(base64.StdEncoding.EncodeToString(p)),
-		placeholderURL:  []byte(base64.URLEncoding.EncodeToString(p)),
-		placeholderHex:  []byte(hex.EncodeToString(p)),
 		placeholderUUID: javaNameUUID(p),
 	}
 }
@@ -67,17 +72,16 @@ func javaNameUUID(name []byte) [16]byte {
 }
 
 // isListPlaceholder reports whether the elements of a list column are
-// Debezium's element-typed form of the TOAST placeholder (see phInts and
-// phUUID).
+// the connector's form of the TOAST placeholder (see placeholderForm).
 //
 // A real integer[] whose elements are exactly the placeholder's bytes (or a
-// uuid[] holding only the placeholder's UUID) cannot be told from an
-// unchanged TOAST value: the connector writes both identically. It is read
-// as unavailable, as Debezium's own consumers must; with the default
-// placeholder that is the 28-element array of the bytes of
+// text[] holding only the placeholder, a uuid[] holding only its UUID)
+// cannot be told from an unchanged TOAST value: the connector writes both
+// identically. It is read as unavailable, as Debezium's own consumers must;
+// with the default placeholder that is the 28-element array of the bytes of
 // "__debezium_unavailable_value", which real data is most unlikely to hold.
 func (vp *valueParser) isListPlaceholder(cp *colPlan, elems []row.Value) bool {
-	switch cp.listPH {
+	switch cp.ph {
 	case phInts:
 		if len(elems) != len(vp.placeholder) {
 			return false
@@ -95,6 +99,55 @@ func (vp *valueParser) isListPlaceholder(cp *colPlan, elems []row.Value) bool {
 }
 
 func (vp *valueParser) isPlaceholder(b []byte) bool { return bytes.Equal(b, vp.placeholder) }
+
+// isStringPlaceholder reports whether the string b of a column is the
+// column's placeholder form.
+func (vp *valueParser) isStringPlaceholder(cp *colPlan, b []byte) bool {
+	switch cp.ph {
+	case phText:
+		return bytes.Equal(b, vp.placeholder)
+	case phBase64:
+		return bytes.Equal(b, vp.placeholderB64)
+	}
+	return false
+}
+
+// isWrappedPlaceholder reports whether the value at the scanner is a list
+// column's [p] (phOneElement; p's base64 for bytea[]) or an hstore's
+// {p: p}, and moves past it if so. It is checked before the elements are
+// parsed as data, which a varchar(n) element, say, would refuse.
+func (vp *valueParser) isWrappedPlaceholder(s *scanner, cp *colPlan) bool {
+	start := s.i
+	str := func(want []byte) bool {
+		b, err := s.str()
+		return err == nil && bytes.Equal(b, want)
+	}
+	ok := false
+	switch cp.ph {
+	case phOneElement:
+		want := vp.placeholder
+		if cp.elem.typ == tBinary {
+			want = vp.placeholderB64
+		}
+		more, err := s.arrStart()
+		if err == nil && more && s.peek() == '"' && str(want) {
+			more, err = s.arrNext()
+			ok = err == nil && !more
+		}
+	case phHstore:
+		more, err := s.objStart()
+		if err == nil && more && s.peek() == '"' {
+			if k, err := s.objKey(); err == nil && bytes.Equal(k, vp.placeholder) && s.peek() == '"' && str(vp.placeholder) {
+				more, err = s.objNext()
+				ok = err == nil && !more
+			}
+		}
+	}
+	if !ok {
+		s.i = start
+	}
+	return ok
+}
 
 // Strings are copied into shared chunks rather than allocated one by one;
 // a chunk lives as long as any string in it.
@@ -120,7 +173,8 @@ func (vp *valueParser) text(b []byte) string {
 }
 
 // value reads the value of column cp at the scanner. A JSON null gives a
-// Null value; the caller checks nullability.
+// Null value; the caller checks nullability. The column's placeholder form
+// gives row.Unavailable().
 func (vp *valueParser) value(s *scanner, cp *colPlan) (row.Value, error) {
 	c := s.peek()
 	if c == 'n' {
@@ -172,11 +226,13 @@ func (vp *valueParser) value(s *scanner, cp *colPlan) (row.Value, error) {
 	if err != nil {
 		return row.Value{}, err
 	}
+	if cp.ph != phNone && vp.isStringPlaceholder(cp, b) {
+		return row.Unavailable(), nil
+	}
 	return vp.textValue(cp, b)
 }
 
-// mismatch handles a JSON string where the column wants something else: the
-// TOAST placeholder is accepted, anything else is an error.
+// mismatch handles a value of the wrong JSON kind for the column.
 func (vp *valueParser) mismatch(s *scanner, cp *colPlan, want string) (row.Value, error) {
 	c := s.peek()
 	if c == '"' {
@@ -185,7 +241,8 @@ func (vp *valueParser) mismatch(s *scanner, cp *colPlan, want string) (row.Value
 			return row.Value{}, err
 		}
 		if vp.isPlaceholder(b) {
-			return row.Unavailable(), nil
+			return row.Value{}, colErr(cp, "expected %s (column type %s), found the unavailable-value placeholder, "+
+				"which the PostgreSQL connector does not write for such a column", want, cp.spec.Type)
 		}
 		return row.Value{}, colErr(cp, "expected %s (column type %s), found the string %q", want, cp.spec.Type, truncate(b))
 	}
@@ -222,9 +279,6 @@ func truncate(b []byte) string {
 // textValue reads the content of a JSON string for a column whose values are
 // written as strings.
 func (vp *valueParser) textValue(cp *colPlan, b []byte) (row.Value, error) {
-	if vp.isPlaceholder(b) {
-		return row.Unavailable(), nil
-	}
 	switch cp.typ {
 	case tChar, tVarchar, tText:
 		if cp.length > 0 && len(b) > cp.length {
@@ -366,17 +420,17 @@ func toMicros(n int64, unit int) (int64, bool) {
 
 // Floats.
 
+// floatValue reads a float as Jackson writes it: Float.toString or
+// Double.toString, and NaN and the infinities as the strings "NaN",
+// "Infinity" and "-Infinity" (UTF8JsonGenerator#writeNumber with
+// JsonWriteFeature.WRITE_NAN_AS_STRINGS, on by default).
 func (vp *valueParser) floatValue(s *scanner, cp *colPlan) (row.Value, error) {
-	// NaN and infinities are written as strings (Jackson's default).
 	var text []byte
 	switch s.peek() {
 	case '"':
 		b, err := s.str()
 		if err != nil {
 			return row.Value{}, err
-		}
-		if vp.isPlaceholder(b) {
-			return row.Unavailable(), nil
 		}
 		switch string(b) {
 		case "NaN", "Infinity", "-Infinity":
@@ -393,10 +447,7 @@ func (vp *valueParser) floatValue(s *scanner, cp *colPlan) (row.Value, error) {
 		}
 		text = num
 	}
-	bits := 64
-	if cp.typ == tFloat32 {
-		bits = 32
-	}
+	bits := cp.floatBits
 	var f float64
 	var err error
 	switch string(text) {
@@ -412,7 +463,7 @@ func (vp *valueParser) floatValue(s *scanner, cp *colPlan) (row.Value, error) {
 	if err != nil {
 		return row.Value{}, colErr(cp, "%s does not fit %s", truncate(text), cp.spec.Type)
 	}
-	if bits == 32 {
+	if cp.typ == tFloat32 {
 		return row.Float32(float32(f)), nil
 	}
 	return row.Float64(f), nil
@@ -426,6 +477,9 @@ func (vp *valueParser) decimalValue(s *scanner, cp *colPlan) (row.Value, error) 
 		b, err := s.str()
 		if err != nil {
 			return row.Value{}, err
+		}
+		if cp.ph != phNone && vp.isStringPlaceholder(cp, b) {
+			return row.Unavailable(), nil
 		}
 		return vp.decimalText(cp, b)
 	case '{':
@@ -445,9 +499,6 @@ func (vp *valueParser) decimalValue(s *scanner, cp *colPlan) (row.Value, error) 
 // decimalText reads a decimal written as a string: base64 unscaled bytes in
 // precise mode, decimal text in string mode.
 func (vp *valueParser) decimalText(cp *colPlan, b []byte) (row.Value, error) {
-	if vp.isPlaceholder(b) || bytes.Equal(b, vp.placeholderB64) {
-		return row.Unavailable(), nil
-	}
 	if cp.dec != decPrecise {
 		if len(b) == 3 && (string(b) == "NaN" || string(b) == "NAN") {
 			return row.Value{}, colErr(cp, "NaN does not fit decimal(%d, %d)", cp.precision, cp.scale)
@@ -670,17 +721,12 @@ func finishDecimal(cp *colPlan, u int64, bi *big.Int, scale int32) (row.Value, e
 
 func (vp *valueParser) binaryValue(cp *colPlan, b []byte) (row.Value, error) {
 	var enc *base64.Encoding
-	var placeholder []byte
 	switch cp.bin {
 	case binHex:
-		placeholder = vp.placeholderHex
 	case binBase64URL:
-		enc, placeholder = base64.URLEncoding, vp.placeholderURL
+		enc = base64.URLEncoding
 	default:
-		enc, placeholder = base64.StdEncoding, vp.placeholderB64
-	}
-	if bytes.Equal(b, placeholder) {
-		return row.Unavailable(), nil
+		enc = base64.StdEncoding
 	}
 	var out []byte
 	var err error
@@ -932,16 +978,16 @@ func (vp *valueParser) structValue(s *scanner, cp *colPlan) (row.Value, error) {
 	}
 	fields := make([]row.Value, len(cp.fields))
 	seen := make([]bool, len(cp.fields))
-	unavailable := false
 	more, err := s.objStart()
 	for err == nil && more {
 		var k []byte
 		if k, err = s.objKey(); err != nil {
+			err = inColumn(cp, err)
 			break
 		}
 		i, ok := cp.fieldIdx[bstr(k)]
 		if !ok {
-			err = s.skip()
+			err = inColumn(cp, s.skip())
 		} else {
 			if seen[i] {
 				return row.Value{}, colErr(cp.fields[i], "appears twice")
@@ -949,12 +995,12 @@ func (vp *valueParser) structValue(s *scanner, cp *colPlan) (row.Value, error) {
 			seen[i] = true
 			var v row.Value
 			if v, err = vp.value(s, cp.fields[i]); err != nil {
+				err = inColumn(cp.fields[i], err)
 				break
 			}
 			if v.IsNull() && !cp.fields[i].nullable {
 				return row.Value{}, colErr(cp.fields[i], "null in a field that is not nullable")
 			}
-			unavailable = unavailable || v.IsUnavailable()
 			fields[i] = v
 		}
 		if err == nil {
@@ -969,9 +1015,6 @@ func (vp *valueParser) structValue(s *scanner, cp *colPlan) (row.Value, error) {
 			return row.Value{}, colErr(f, "missing, and the field is not nullable")
 		}
 	}
-	if unavailable {
-		return row.Unavailable(), nil
-	}
 	return row.Struct(fields), nil
 }
 
@@ -979,25 +1022,27 @@ func (vp *valueParser) listValue(s *scanner, cp *colPlan) (row.Value, error) {
 	if s.peek() != '[' {
 		return vp.mismatch(s, cp, "an array")
 	}
+	if cp.ph == phOneElement && vp.isWrappedPlaceholder(s, cp) {
+		return row.Unavailable(), nil
+	}
 	var elems []row.Value
-	unavailable := false
 	more, err := s.arrStart()
 	for err == nil && more {
 		var v row.Value
 		if v, err = vp.value(s, cp.elem); err != nil {
+			err = inColumn(cp.elem, err)
 			break
 		}
 		if v.IsNull() && !cp.elem.nullable {
 			return row.Value{}, colErr(cp.elem, "null element in a list whose elements are not nullable")
 		}
-		unavailable = unavailable || v.IsUnavailable()
 		elems = append(elems, v)
 		more, err = s.arrNext()
 	}
 	if err != nil {
 		return row.Value{}, err
 	}
-	if unavailable || (cp.listPH != phNone && vp.isListPlaceholder(cp, elems)) {
+	if cp.ph != phNone && vp.isListPlaceholder(cp, elems) {
 		return row.Unavailable(), nil
 	}
 	if elems == nil {
@@ -1010,8 +1055,10 @@ func (vp *valueParser) listValue(s *scanner, cp *colPlan) (row.Value, error) {
 // JsonConverter writes maps with string keys) or as an array of [key, value]
 // pairs (how it writes maps with other keys).
 func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
+	if cp.ph == phHstore && s.peek() == '{' && vp.isWrappedPlaceholder(s, cp) {
+		return row.Unavailable(), nil
+	}
 	var entries []row.MapEntry
-	unavailable := false
 	add := func(k, v row.Value) error {
 		if k.IsNull() {
 			return colErr(cp.key, "null map key")
@@ -1019,7 +1066,6 @@ func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
 		if v.IsNull() && !cp.val.nullable {
 			return colErr(cp.val, "null map value where values are not nullable")
 		}
-		unavailable = unavailable || k.IsUnavailable() || v.IsUnavailable()
 		entries = append(entries, row.MapEntry{Key: k, Value: v})
 		return nil
 	}
@@ -1029,6 +1075,7 @@ func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
 		for err == nil && more {
 			var kb []byte
 			if kb, err = s.objKey(); err != nil {
+				err = inColumn(cp.key, err)
 				break
 			}
 			var k, v row.Value
@@ -1036,6 +1083,7 @@ func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
 				break
 			}
 			if v, err = vp.value(s, cp.val); err != nil {
+				err = inColumn(cp.val, err)
 				break
 			}
 			if err = add(k, v); err != nil {
@@ -1061,6 +1109,7 @@ func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
 				return row.Value{}, colErr(cp, "a map entry must be a [key, value] pair")
 			}
 			if k, err = vp.value(s, cp.key); err != nil {
+				err = inColumn(cp.key, err)
 				break
 			}
 			if inner, err = s.arrNext(); err != nil {
@@ -1070,6 +1119,7 @@ func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
 				return row.Value{}, colErr(cp, "a map entry must be a [key, value] pair")
 			}
 			if v, err = vp.value(s, cp.val); err != nil {
+				err = inColumn(cp.val, err)
 				break
 			}
 			if inner, err = s.arrNext(); err != nil {
@@ -1088,9 +1138,6 @@ func (vp *valueParser) mapValue(s *scanner, cp *colPlan) (row.Value, error) {
 		}
 	default:
 		return vp.mismatch(s, cp, "an object")
-	}
-	if unavailable {
-		return row.Unavailable(), nil
 	}
 	if entries == nil {
 		entries = []row.MapEntry{}

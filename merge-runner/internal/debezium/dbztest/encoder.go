@@ -1,76 +1,111 @@
-// Package dbztest writes change events the way the Debezium PostgreSQL
-// connector (2.x/3.x) and Kafka Connect's JsonConverter write them, and lands
-// them in the layout of Kafka Connect's S3 sink, for tests, benchmarks and
-// example data.
+// Package dbztest writes change events as the Debezium PostgreSQL connector
+// (2.7, DefaultVersion) and Kafka Connect's JsonConverter (Kafka 3.7, which
+// Debezium 2.7 is built with; Jackson 2.16) write them, and lands them in
+// the layout of Kafka Connect's S3 sink, for tests, benchmarks and example
+// data.
+//
+// Every rule here comes from those projects' sources, cited where it is
+// applied (class#method), not from the decoder in the parent package: the
+// decoder is tested against this encoder, so the encoder must not share its
+// assumptions.
 //
 // An Encoder is built for one job spec table and encoding; it turns rows
 // (row.Value slices in the spec's column order) into event lines: creates,
 // snapshot reads, updates, deletes, key changes, truncates and tombstones.
-// With the schema envelope each line is {"schema":...,"payload":...} and the
-// schema is built once, so it is byte-identical in every event of the table.
-// A Lander writes lines into a folder as
+// Without the schema envelope a line is the record value as the
+// JsonConverter writes it with schemas.enable=false; with it,
+// {"schema":...,"payload":...}, the schema built once and byte-identical in
+// every event of the table. Those are the Kafka record values; the S3
+// sink's ByteArrayFormat lands them as they are. Its JsonFormat re-writes
+// them (JsonRecordWriterProvider): a Struct value through a JsonConverter of
+// its own with schemas.enable=false, so no envelope lands; a schemaless
+// value, read by the worker's converter into a HashMap, through Jackson, so
+// its fields land in hash order. A Lander writes lines into a folder as
 // <prefix>/<topic>/partition=<p>/<topic>+<p>+<startOffset>.json[.gz].
 //
-// What the encoder writes for each column type follows the connector:
+// Each spec type stands for the PostgreSQL type the connector reads it from:
+// boolean, smallint (int8 and int16: PostgreSQL has no one-byte integer),
+// integer, bigint, real (float32), double precision (float64), numeric
+// (decimal; without precision when the spec's precision is 0), char,
+// varchar, text, date, time, timestamp, timestamptz, uuid, bytea (binary),
+// json, arrays (list), and hstore (a map of varchar or text keys and
+// values; hstore.handling.mode map). A struct, and a map of other types,
+// have no PostgreSQL type the connector reads: they are written as the
+// JsonConverter writes a Connect struct or map of the fields' types, and
+// have no unchanged-TOAST form.
 //
-//   - boolean, int8..int64, float32, float64: JSON booleans and numbers, as
-//     Jackson writes Java values (floats as Float.toString and
-//     Double.toString; NaN and infinities as the strings "NaN", "Infinity"
-//     and "-Infinity"). int8 is written with an int16 schema, as PostgreSQL
-//     has no one-byte integer.
-//   - decimal: decimal.handling.mode precise writes the unscaled value as
-//     base64 big-endian two's complement bytes (schema
-//     org.apache.kafka.connect.data.Decimal with scale and
-//     connect.decimal.precision); a column without precision (PostgreSQL
-//     numeric) is an io.debezium.data.VariableScaleDecimal struct
-//     {"scale":s,"value":bytes} with trailing zeros stripped. string writes
-//     the plain decimal text; double writes the nearest float64.
+// Values and schemas, per type (PostgresValueConverter and
+// JdbcValueConverters#schemaBuilder and #converter; the io.debezium.time and
+// io.debezium.data semantic types; JsonConverter#asJsonSchema and
+// #convertToJson; Jackson's UTF8JsonGenerator):
+//
+//   - boolean, int16, int32, int64: JSON booleans and integers; float32 and
+//     float64 are Connect FLOAT32 and FLOAT64, schema types "float" and
+//     "double", written as Float.toString and Double.toString, NaN and the
+//     infinities as the strings "NaN", "Infinity" and "-Infinity".
+//   - decimal: decimal.handling.mode precise writes Kafka's Decimal (bytes:
+//     the unscaled value's BigInteger#toByteArray, base64, with parameters
+//     scale and connect.decimal.precision); a numeric without precision is
+//     io.debezium.data.VariableScaleDecimal, {"scale":s,"value":bytes}, its
+//     trailing zeros stripped. string writes BigDecimal#toPlainString;
+//     double the nearest double.
 //   - char, varchar, text, json (io.debezium.data.Json), uuid
-//     (io.debezium.data.Uuid): strings.
-//   - date: int32 days (io.debezium.time.Date; connect mode
-//     org.apache.kafka.connect.data.Date).
+//     (io.debezium.data.Uuid, lowercase): strings, escaped as Jackson does:
+//     quote, backslash and control characters, and characters outside the
+//     Basic Multilingual Plane as two \uXXXX surrogate escapes.
+//   - date: io.debezium.time.Date, int32 days (connect mode Kafka's Date).
 //   - time: adaptive_time_microseconds writes io.debezium.time.MicroTime
-//     (int64 µs); adaptive writes io.debezium.time.Time (int32 ms) for a
-//     column of time precision 0-3 and MicroTime otherwise; connect writes
-//     org.apache.kafka.connect.data.Time (int32 ms).
-//   - timestamp: both adaptive modes write io.debezium.time.Timestamp (int64
-//     ms) for precision 0-3 and io.debezium.time.MicroTimestamp (int64 µs)
-//     otherwise; connect writes org.apache.kafka.connect.data.Timestamp (ms).
-//     Millisecond forms floor the microseconds, as java.time does.
+//     (int64 µs); adaptive (time.precision.mode's default) writes
+//     io.debezium.time.Time (int32 ms) for a column of precision 0-3 and
+//     MicroTime otherwise; connect writes Kafka's Time (int32 ms).
+//   - timestamp: the adaptive modes write io.debezium.time.Timestamp (int64
+//     ms) for precision 0-3 and io.debezium.time.MicroTimestamp (µs)
+//     otherwise; connect writes Kafka's Timestamp (ms). Milliseconds floor.
 //   - timestamptz: io.debezium.time.ZonedTimestamp, ISO-8601 in UTC ("Z")
 //     with as many fraction digits as the column's time precision (6 when
-//     unset; none for precision 0), digits beyond it truncated. PostgreSQL's
-//     infinity and -infinity (math.MaxInt64 and math.MinInt64 µs) are written
-//     as "infinity" and "-infinity". Years outside 0000-9999 are written as
-//     java.time writes them ("+10000-...", "-0001-...").
-//   - binary: binary.handling.mode base64 and base64-url-safe write a string
-//     of padded base64, hex a string of lowercase hex; bytes writes the
-//     Connect bytes type, which the JsonConverter renders as base64.
-//   - struct, list, map: JSON objects and arrays. A map whose key schema is a
-//     string is a JSON object; any other map is an array of [key, value]
-//     pairs, as the JsonConverter writes them. List items are optional in the
-//     schema, as Debezium declares array elements (see
-//     Meta.ListItemsFollowSpec).
+//     unset; the fewest for precision 0), further digits truncated;
+//     "infinity" and "-infinity" for math.MaxInt64 and math.MinInt64 µs;
+//     years outside 0000-9999 as java.time writes them.
+//   - binary: binary.handling.mode bytes (the default) writes Connect bytes,
+//     which the JsonConverter renders as base64; base64 and base64-url-safe
+//     a padded base64 string; hex a lowercase hex string.
+//   - list: a JSON array; items optional, as Debezium declares every array
+//     element (see Meta.ListItemsFollowSpec); time[] items are MicroTime in
+//     every mode, so a time list in a millisecond mode fails the connector's
+//     conversion and is written as null.
+//   - map: an object when the key schema is a string, else an array of
+//     [key, value] pairs; an hstore's values are optional.
 //
-// row.Unavailable() (an unchanged TOAST value) is written as Debezium's
-// unavailable.value.placeholder: the placeholder text for strings and other
-// text-like columns; its bytes in the binary handling mode's form for binary
-// and precise decimals; [placeholder] for arrays of text-like elements; one
-// element per placeholder byte for integer[], bigint[] and date[] columns
-// (list of int32, int64 or date) and a name-based UUID of the placeholder for
-// uuid[], as the connector writes them; {"placeholder":"placeholder"} for a
-// map (hstore).
+// row.Unavailable() is an unchanged TOAST value, written in the form the
+// connector gives it (UnchangedToastedReplicationMessageColumn's markers,
+// UnchangedToastedPlaceholder's values; p is unavailable.value.placeholder):
+// p for char, varchar, text and json, for numeric in string mode and for
+// bytea in hex mode; p's bytes (base64) for bytea in bytes mode; [p] for
+// varchar[], text[] and json[]; [p's bytes] for bytea[] in bytes mode; one
+// integer per byte of p for integer[], bigint[] and date[] (adaptive
+// modes); [p's name-based UUID] for uuid[]; {p: p} for an hstore. Where the
+// connector's placeholder value fails the column's schema it writes null
+// (event.converting.failure.handling.mode warn, the default): bytea in the
+// base64 modes (PostgresValueConverter#convertBinaryToBase64 hands the
+// marker to JdbcValueConverters, whose callback ends in #unexpectedBinary,
+// null), numeric in precise and double mode, and arrays of other element
+// types; so does the encoder, and Expect says Null. Fixed-width types are
+// never TOASTed: Unavailable in them, in a nested value, in a key, or where
+// the connector would have to write null in a NOT NULL column, is an error.
 //
 // A Null in a non-key column that is not nullable is written as the
-// connector's fallback for the type (0, false, "", 0.00, the epoch,
-// "1970-01-01T00:00:00Z", [] or {}), as Debezium does for the columns a
-// REPLICA IDENTITY DEFAULT before image does not carry. Expect returns the
-// row the decoder should read back for an image.
+// connector's fallback for the type (JdbcValueConverters#convertValue: 0,
+// false, "", 0.00, the epoch, "1970-01-01T00:00:00Z", [] or {}), as it is
+// for the columns a REPLICA IDENTITY DEFAULT before image does not carry;
+// a column with a database default would get that default instead, which
+// the spec does not know. Expect returns the row the decoder should read
+// back for an image.
 //
 // The encoder writes what it is given within a column's kind: it does not
 // check nullability of nested values, lengths, ranges or precision, so tests
-// can build bad input with it. A value of the wrong kind for its column is an
-// error.
+// can build bad input with it. A value of the wrong kind for its column, and
+// text that is not UTF-8 (PostgreSQL's text is; Java strings are Unicode),
+// are errors.
 package dbztest
 
 import (
@@ -84,10 +119,12 @@ import (
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 )
 
-// DefaultVersion is the connector version written in source.version.
+// DefaultVersion is the connector version written in source.version; the
+// events follow that release's sources.
 const DefaultVersion = "2.7.3.Final"
 
-// DefaultPlaceholder is Debezium's default unavailable.value.placeholder.
+// DefaultPlaceholder is Debezium's default unavailable.value.placeholder
+// (RelationalDatabaseConnectorConfig.DEFAULT_UNAVAILABLE_VALUE_PLACEHOLDER).
 const DefaultPlaceholder = "__debezium_unavailable_value"
 
 // Meta names where the events come from and adjusts how they are written.
@@ -103,9 +140,12 @@ type Meta struct {
 	// Version is source.version; default DefaultVersion.
 	Version string
 	// Placeholder is unavailable.value.placeholder; default DefaultPlaceholder.
+	// "hex:" followed by hex digits gives its bytes, as
+	// PostgresConnectorConfig#getUnavailableValuePlaceholder reads it.
 	Placeholder string
 	// ListItemsFollowSpec declares list items optional only when the spec's
-	// element is nullable. Debezium declares every array element optional.
+	// element is nullable. Debezium declares every array element optional;
+	// this is for testing readers against other writers.
 	ListItemsFollowSpec bool
 	// LegacyZonedTimestamps writes timestamptz values with the fewest
 	// fraction digits (java.time's ISO_OFFSET_DATE_TIME, as Debezium did
@@ -124,6 +164,10 @@ type Source struct {
 	// LSN is source.lsn and TxID source.txId; 0 writes null.
 	LSN  int64
 	TxID int64
+	// LastCommitLSN is the LSN of the last transaction committed before
+	// this one, the first element of source.sequence; 0 writes null (the
+	// initial snapshot, and the first transaction after it).
+	LastCommitLSN int64
 	// Snapshot is source.snapshot: "true", "first", "last",
 	// "first_in_data_collection", "last_in_data_collection", "incremental"
 	// or "false". Empty writes "true" for reads and "false" otherwise.
@@ -144,7 +188,7 @@ type Encoder struct {
 
 	envPrefix []byte // {"schema":<schema>,"payload":  (schemas enabled)
 	schema    []byte
-	ph        placeholders
+	ph        placeholder
 
 	src  Source
 	size int // a size hint for the next line
@@ -157,22 +201,16 @@ func NewEncoder(t *jobspec.Table, enc jobspec.Encoding, meta Meta) (*Encoder, er
 		return nil, errors.New("dbztest: no table")
 	}
 	e := &Encoder{table: t, enc: enc, isKey: make([]bool, len(t.Columns))}
-	modes, err := parseModes(enc)
+	m, err := parseModes(enc)
 	if err != nil {
 		return nil, err
 	}
 	names := map[string]int{}
 	for i := range t.Columns {
-		c := &t.Columns[i]
-		if _, dup := names[c.Name]; dup {
-			return nil, fmt.Errorf("dbztest: table %s: column %s appears twice", t.Name, c.Name)
+		if _, dup := names[t.Columns[i].Name]; dup {
+			return nil, fmt.Errorf("dbztest: table %s: column %s appears twice", t.Name, t.Columns[i].Name)
 		}
-		names[c.Name] = i
-		cp, err := newCol(c, c.Name, modes, meta)
-		if err != nil {
-			return nil, fmt.Errorf("dbztest: table %s: %w", t.Name, err)
-		}
-		e.cols = append(e.cols, cp)
+		names[t.Columns[i].Name] = i
 	}
 	if len(t.PrimaryKey) == 0 {
 		return nil, fmt.Errorf("dbztest: table %s has no primary key", t.Name)
@@ -185,12 +223,24 @@ func NewEncoder(t *jobspec.Table, enc jobspec.Encoding, meta Meta) (*Encoder, er
 		if e.isKey[i] {
 			return nil, fmt.Errorf("dbztest: table %s: primary key column %s appears twice", t.Name, k)
 		}
-		switch e.cols[i].typ {
-		case tStruct, tList, tMap:
-			return nil, fmt.Errorf("dbztest: table %s: primary key column %s is a %s", t.Name, k, e.cols[i].spec.Type)
-		}
 		e.pk = append(e.pk, i)
 		e.isKey[i] = true
+	}
+	for i := range t.Columns {
+		c := &t.Columns[i]
+		// A primary key column is NOT NULL in PostgreSQL, so never optional
+		// (TableSchemaBuilder#addField: optional only if column.isOptional()).
+		cp, err := newCol(c, c.Name, m, meta, c.Nullable && !e.isKey[i])
+		if err != nil {
+			return nil, fmt.Errorf("dbztest: table %s: %w", t.Name, err)
+		}
+		if e.isKey[i] {
+			switch cp.typ {
+			case tStruct, tList, tMap:
+				return nil, fmt.Errorf("dbztest: table %s: primary key column %s is a %s", t.Name, c.Name, c.Type)
+			}
+		}
+		e.cols = append(e.cols, cp)
 	}
 
 	e.schemaName, e.tableName = "public", t.SourceTable
@@ -224,9 +274,11 @@ func NewEncoder(t *jobspec.Table, enc jobspec.Encoding, meta Meta) (*Encoder, er
 		meta.Placeholder = DefaultPlaceholder
 	}
 	e.meta = meta
-	e.ph = newPlaceholders(meta.Placeholder)
+	if e.ph, err = newPlaceholder(meta.Placeholder); err != nil {
+		return nil, err
+	}
 	if enc.SchemasEnabled {
-		e.schema = e.envelopeSchema()
+		e.schema = e.envelopeSchema().appendJSON(nil)
 		e.envPrefix = append(append([]byte(`{"schema":`), e.schema...), `,"payload":`...)
 	}
 	return e, nil
@@ -276,33 +328,36 @@ func (e *Encoder) KeyRow(key []row.Value) []row.Value {
 	return r
 }
 
-// Create writes an insert (op "c").
+// Create writes an insert (op "c", Envelope#create).
 func (e *Encoder) Create(after []row.Value) ([]byte, error) {
 	return e.event('c', nil, after)
 }
 
-// Read writes a row read by a snapshot (op "r").
+// Read writes a row read by a snapshot (op "r", Envelope#read).
 func (e *Encoder) Read(after []row.Value) ([]byte, error) {
 	return e.event('r', nil, after)
 }
 
-// Update writes an update (op "u") that keeps the key. before is nil with
-// REPLICA IDENTITY DEFAULT, where Debezium sends no before image, and the
-// whole old row with REPLICA IDENTITY FULL. An update that changes the key
+// Update writes an update (op "u", Envelope#update) that keeps the key.
+// before is nil with REPLICA IDENTITY DEFAULT, where logical decoding sends
+// no old tuple, and the whole old row with REPLICA IDENTITY FULL (whose old
+// tuple also fills the new one's unchanged TOAST values,
+// PostgresChangeRecordEmitter#columnValues). An update that changes the key
 // is KeyChange.
 func (e *Encoder) Update(before, after []row.Value) ([]byte, error) {
 	return e.event('u', before, after)
 }
 
-// Delete writes a delete (op "d"). before must carry the key; with REPLICA
-// IDENTITY DEFAULT its other columns are Null (KeyRow), and the ones that
-// are not nullable are written as the connector's fallbacks.
+// Delete writes a delete (op "d", Envelope#delete). before must carry the
+// key; with REPLICA IDENTITY DEFAULT its other columns are Null (KeyRow),
+// and the ones that are not nullable are written as the connector's
+// fallbacks.
 func (e *Encoder) Delete(before []row.Value) ([]byte, error) {
 	return e.event('d', before, nil)
 }
 
 // DeleteLines writes a delete followed by its tombstone when the encoding
-// has tombstones_on_delete.
+// has tombstones_on_delete (EventDispatcher, tombstones.on.delete).
 func (e *Encoder) DeleteLines(before []row.Value) ([][]byte, error) {
 	d, err := e.Delete(before)
 	if err != nil {
@@ -315,8 +370,9 @@ func (e *Encoder) DeleteLines(before []row.Value) ([][]byte, error) {
 	return lines, nil
 }
 
-// KeyChange writes an update that changes the primary key as Debezium does:
-// a delete of the old key, its tombstone when the encoding has
+// KeyChange writes an update that changes the primary key as Debezium does
+// (RelationalChangeRecordEmitter#emitUpdateAsPrimaryKeyChangeRecord): a
+// delete of the old key, its tombstone when the encoding has
 // tombstones_on_delete, and a create of the new row. before is the old row
 // (KeyRow of the old key with REPLICA IDENTITY DEFAULT).
 func (e *Encoder) KeyChange(before, after []row.Value) ([][]byte, error) {
@@ -334,7 +390,7 @@ func (e *Encoder) KeyChange(before, after []row.Value) ([][]byte, error) {
 	return append(lines, c), nil
 }
 
-// Truncate writes a truncate of the table (op "t").
+// Truncate writes a truncate of the table (op "t", Envelope#truncate).
 func (e *Encoder) Truncate() []byte {
 	b, err := e.event('t', nil, nil)
 	if err != nil {
@@ -349,6 +405,10 @@ func (e *Encoder) Truncate() []byte {
 // writes it as the JSON null.
 func (e *Encoder) Tombstone() []byte { return []byte("null") }
 
+// event writes the envelope's payload: its fields in the order of the
+// schema Envelope.Builder builds (before, after, source, transaction, then
+// op, ts_ms, ts_us and ts_ns), which is the order JsonConverter#convertToJson
+// writes a Struct's fields in. A truncate has no before or after image.
 func (e *Encoder) event(op byte, before, after []row.Value) ([]byte, error) {
 	switch op {
 	case 'c', 'r', 'u':
@@ -373,12 +433,15 @@ func (e *Encoder) event(op byte, before, after []row.Value) ([]byte, error) {
 	}
 	b = append(b, `,"source":`...)
 	b = e.appendSource(b, op)
+	// No transaction metadata (provide.transaction.metadata is off).
 	b = append(b, `,"transaction":null,"op":"`...)
 	b = append(b, op)
 	ts := e.src.EventTsMs
 	if ts == 0 {
 		ts = e.src.TsMs
 	}
+	// Envelope#create and the others: ts_ms, ts_us and ts_ns from one
+	// Instant, the connector's clock.
 	b = append(b, `","ts_ms":`...)
 	b = strconv.AppendInt(b, ts, 10)
 	b = append(b, `,"ts_us":`...)
@@ -393,12 +456,16 @@ func (e *Encoder) event(op byte, before, after []row.Value) ([]byte, error) {
 	return b, nil
 }
 
+// appendSource writes the source block as
+// PostgresSourceInfoStructMaker#struct fills it, in the order of its schema
+// (AbstractSourceInfoStructMaker#commonSchemaBuilder, then schema, table,
+// txId, lsn, xmin).
 func (e *Encoder) appendSource(b []byte, op byte) []byte {
 	s := e.src
 	b = append(b, `{"version":`...)
-	b = appendString(b, e.meta.Version)
+	b = mustString(b, e.meta.Version)
 	b = append(b, `,"connector":"postgresql","name":`...)
-	b = appendString(b, e.meta.Server)
+	b = mustString(b, e.meta.Server)
 	b = append(b, `,"ts_ms":`...)
 	b = strconv.AppendInt(b, s.TsMs, 10)
 	snap := s.Snapshot
@@ -408,29 +475,45 @@ func (e *Encoder) appendSource(b []byte, op byte) []byte {
 			snap = "true"
 		}
 	}
+	// SnapshotRecord#toSource leaves FALSE unset; the JsonConverter writes
+	// the schema's default, "false" (replace.null.with.default).
 	b = append(b, `,"snapshot":`...)
-	b = appendString(b, snap)
+	b = mustString(b, snap)
 	b = append(b, `,"db":`...)
-	b = appendString(b, e.meta.Database)
+	b = mustString(b, e.meta.Database)
+	// SourceInfo#sequence: a JSON string holding Jackson's rendering of the
+	// List<String> [lastCommitLsn, lsn], an element null when unknown. It is
+	// never null itself.
 	b = append(b, `,"sequence":`...)
-	if s.LSN != 0 {
-		b = appendString(b, `[null,"`+strconv.FormatInt(s.LSN, 10)+`"]`)
-	} else {
-		b = append(b, "null"...)
-	}
+	b = mustString(b, "["+seqElement(s.LastCommitLSN)+","+seqElement(s.LSN)+"]")
+	// AbstractSourceInfoStructMaker#commonStruct: ts_us and ts_ns from the
+	// same Instant as ts_ms.
 	b = append(b, `,"ts_us":`...)
 	b = strconv.AppendInt(b, s.TsMs*1000, 10)
 	b = append(b, `,"ts_ns":`...)
 	b = strconv.AppendInt(b, s.TsMs*1_000_000, 10)
 	b = append(b, `,"schema":`...)
-	b = appendString(b, e.schemaName)
+	b = mustString(b, e.schemaName)
 	b = append(b, `,"table":`...)
-	b = appendString(b, e.tableName)
+	b = mustString(b, e.tableName)
+	// PostgresSourceInfoStructMaker#struct puts txId, lsn and xmin only
+	// outside incremental snapshots; xmin only with xmin.fetch.interval.ms.
+	txID, lsn := s.TxID, s.LSN
+	if snap == "incremental" {
+		txID, lsn = 0, 0
+	}
 	b = append(b, `,"txId":`...)
-	b = appendOptInt(b, s.TxID)
+	b = appendOptInt(b, txID)
 	b = append(b, `,"lsn":`...)
-	b = appendOptInt(b, s.LSN)
+	b = appendOptInt(b, lsn)
 	return append(b, `,"xmin":null}`...)
+}
+
+func seqElement(lsn int64) string {
+	if lsn == 0 {
+		return "null"
+	}
+	return `"` + strconv.FormatInt(lsn, 10) + `"`
 }
 
 func appendOptInt(b []byte, n int64) []byte {
@@ -440,8 +523,8 @@ func appendOptInt(b []byte, n int64) []byte {
 	return strconv.AppendInt(b, n, 10)
 }
 
-// appendImage writes a row image, or null for a nil one. needKey requires
-// every key column to hold a value.
+// appendImage writes a row image (TableSchemaBuilder's Value struct), or
+// null for a nil one. needKey requires every key column to hold a value.
 func (e *Encoder) appendImage(b []byte, img []row.Value, name string, needKey bool) ([]byte, error) {
 	if img == nil {
 		return append(b, "null"...), nil
@@ -454,18 +537,22 @@ func (e *Encoder) appendImage(b []byte, img []row.Value, name string, needKey bo
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, c.name)
+		b = mustString(b, c.name)
 		b = append(b, ':')
 		v := img[i]
 		if e.isKey[i] && (v.IsUnavailable() || needKey && v.IsNull()) {
 			return nil, fmt.Errorf("dbztest: key column %s of the %s image is %s", c.path, name, v.Kind())
 		}
-		if v.IsNull() && !c.nullable && !e.isKey[i] {
-			b = e.appendFallback(b, c)
-			continue
-		}
 		var err error
-		if b, err = e.appendValue(b, c, v); err != nil {
+		switch {
+		case v.IsNull() && !c.nullable && !e.isKey[i]:
+			b = appendFallback(b, c)
+		case v.IsUnavailable():
+			b, err = e.ph.appendColumn(b, c)
+		default:
+			b, err = appendValue(b, c, v)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -16,18 +16,23 @@ import (
 //   - a Null in a non-key column that is not nullable is the connector's
 //     fallback (false, 0, 0.0, a zero decimal, "", empty bytes, the epoch,
 //     an empty list or map, a struct of fallbacks);
+//   - an unchanged TOAST value (row.Unavailable()) is Unavailable where the
+//     connector writes a placeholder, and Null where it writes null (bytea
+//     in the base64 modes, numeric in precise and double mode, arrays
+//     without a placeholder form);
+//   - a time list in a millisecond mode is Null (its values fail the
+//     connector's MicroTime items schema);
 //   - times and timestamps written in milliseconds are floored to the
 //     millisecond; timestamptz values lose the fraction digits beyond the
 //     column's precision (floored);
-//   - decimals are at the column's scale; in double mode they are the
-//     nearest float64's shortest decimal rounded half to even to the scale;
-//   - a list, map or struct holding an unavailable value anywhere is
-//     row.Unavailable(), as the decoder reads it.
+//   - decimals are at the column's scale (a numeric without precision in
+//     string mode at the value's own); in double mode they are the nearest
+//     float64's shortest decimal rounded half to even to the scale.
 //
-// It is an error when the decoder should refuse the image: a value of the
-// wrong kind, a null where a nested type is not nullable, a decimal with
-// more fraction digits than its scale, or a fallback the decoder cannot read
-// (a NOT NULL uuid, whose fallback is "").
+// It is an error when the encoder refuses the image, and when the decoder
+// should: a value of the wrong kind, a null where a nested type is not
+// nullable, a decimal with more fraction digits than its scale, or a
+// fallback the decoder cannot read (a NOT NULL uuid, whose fallback is "").
 func (e *Encoder) Expect(image []row.Value) ([]row.Value, error) {
 	if image == nil {
 		return nil, nil
@@ -39,10 +44,23 @@ func (e *Encoder) Expect(image []row.Value) ([]row.Value, error) {
 	for i, c := range e.cols {
 		v := image[i]
 		var err error
-		if v.IsNull() && !c.nullable && !e.isKey[i] {
+		switch {
+		case v.IsNull() && !c.nullable && !e.isKey[i]:
 			out[i], err = fallbackValue(c)
-		} else {
-			out[i], err = expectValue(c, v)
+		case v.IsUnavailable():
+			if e.isKey[i] {
+				return nil, fmt.Errorf("dbztest: key column %s is unavailable", c.path)
+			}
+			if _, err = e.ph.appendColumn(nil, c); err == nil {
+				out[i] = v
+				if c.toast == toastNull {
+					out[i] = row.Null()
+				}
+			}
+		default:
+			if _, err = appendValue(nil, c, v); err == nil {
+				out[i], err = expectValue(c, v)
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -102,8 +120,10 @@ func fallbackValue(c *col) (row.Value, error) {
 
 func expectValue(c *col, v row.Value) (row.Value, error) {
 	switch v.Kind() {
-	case row.KindNull, row.KindUnavailable:
+	case row.KindNull:
 		return v, nil
+	case row.KindUnavailable:
+		return row.Value{}, fmt.Errorf("dbztest: %s: a nested value cannot be unavailable", c.path)
 	}
 	if v.Kind() != kinds[c.typ] {
 		return row.Value{}, fmt.Errorf("dbztest: column %s (%s) cannot hold a %s value", c.path, c.spec.Type, v.Kind())
@@ -118,11 +138,11 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 			return row.Float64(math.NaN()), nil
 		}
 	case tTime:
-		if c.milli {
+		if !c.micros {
 			return row.Time(floorDiv(v.Int(), 1000) * 1000), nil
 		}
 	case tTimestamp:
-		if c.milli {
+		if !c.micros {
 			return row.Timestamp(floorDiv(v.Int(), 1000) * 1000), nil
 		}
 	case tTimestampTZ:
@@ -135,6 +155,17 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 		if c.dec == decDouble {
 			f, _ := strconv.ParseFloat(row.FormatDecimal(v.Unscaled(), v.Scale()), 64)
 			return roundedDouble(f, c.scale), nil
+		}
+		if c.variable {
+			// Written at its own scale (trailing zeros stripped in precise
+			// mode): the decoder brings it to the column's scale, which may
+			// refuse it.
+			u, s := stripped(v)
+			if r, ok := decimalAt(row.BigDecimal(u, s), c.scale); ok {
+				return row.BigDecimal(r, c.scale), nil
+			}
+			return row.Value{}, fmt.Errorf("dbztest: column %s: %s has more fraction digits than the column's scale %d",
+				c.path, row.FormatDecimal(v.Unscaled(), v.Scale()), c.scale)
 		}
 		u, ok := decimalAt(v, c.scale)
 		if !ok {
@@ -153,22 +184,19 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 			if err != nil {
 				return row.Value{}, err
 			}
-			if x.IsUnavailable() {
-				return x, nil
-			}
 			out[i] = x
 		}
 		return row.Struct(out), nil
 	case tList:
+		if c.lost {
+			return row.Null(), nil
+		}
 		elems := v.Elems()
 		out := make([]row.Value, len(elems))
 		for i, el := range elems {
 			x, err := expectNested(c.elem, el)
 			if err != nil {
 				return row.Value{}, err
-			}
-			if x.IsUnavailable() {
-				return x, nil
 			}
 			out[i] = x
 		}
@@ -187,9 +215,6 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 			x, err := expectNested(c.val, en.Value)
 			if err != nil {
 				return row.Value{}, err
-			}
-			if k.IsUnavailable() || x.IsUnavailable() {
-				return row.Unavailable(), nil
 			}
 			out[i] = row.MapEntry{Key: k, Value: x}
 		}

@@ -72,20 +72,25 @@ const (
 )
 
 const (
-	binBase64 = iota // binary.handling.mode=base64
-	binBytes         // bytes: the Connect bytes type, base64 in JSON
+	binBytes  = iota // binary.handling.mode=bytes: Connect bytes, base64 in JSON
+	binBase64        // base64
 	binURL           // base64-url-safe
 	binHex
 )
 
 const (
-	timeAdaptiveMicros = iota // adaptive_time_microseconds
-	timeAdaptive
+	timeAdaptive       = iota
+	timeAdaptiveMicros // adaptive_time_microseconds
 	timeConnect
 )
 
 type modes struct{ dec, time, bin int }
 
+// parseModes reads the encoding; an unset mode is the connector's default:
+// decimal.handling.mode precise, time.precision.mode adaptive
+// (RelationalDatabaseConnectorConfig.DECIMAL_HANDLING_MODE and
+// TIME_PRECISION_MODE), binary.handling.mode bytes
+// (CommonConnectorConfig.BINARY_HANDLING_MODE).
 func parseModes(enc jobspec.Encoding) (modes, error) {
 	var m modes
 	switch strings.ToLower(enc.DecimalHandling) {
@@ -99,20 +104,20 @@ func parseModes(enc jobspec.Encoding) (modes, error) {
 		return m, fmt.Errorf("dbztest: unknown decimal handling %q", enc.DecimalHandling)
 	}
 	switch strings.ToLower(enc.TimePrecision) {
-	case "", "adaptive_time_microseconds":
-		m.time = timeAdaptiveMicros
-	case "adaptive":
+	case "", "adaptive":
 		m.time = timeAdaptive
+	case "adaptive_time_microseconds":
+		m.time = timeAdaptiveMicros
 	case "connect":
 		m.time = timeConnect
 	default:
 		return m, fmt.Errorf("dbztest: unknown time precision mode %q", enc.TimePrecision)
 	}
 	switch strings.ToLower(enc.BinaryHandling) {
-	case "", "base64":
-		m.bin = binBase64
-	case "bytes":
+	case "", "bytes":
 		m.bin = binBytes
+	case "base64":
+		m.bin = binBase64
 	case "base64-url-safe":
 		m.bin = binURL
 	case "hex":
@@ -129,29 +134,37 @@ type col struct {
 	typ        colType
 	spec       *jobspec.Column
 	nullable   bool
+	schema     *connectSchema
 
 	dec      int   // decimal handling
 	variable bool  // precise decimal without precision: VariableScaleDecimal
 	scale    int32 // decimal
-	milli    bool  // time and timestamp in milliseconds
-	connect  bool  // Kafka Connect temporal names (time.precision.mode=connect)
+	micros   bool  // time and timestamp values in µs, else ms
 	bin      int
 	width    int // timestamptz fraction digits; 0 writes the fewest
 
-	fields        []*col
-	elem          *col
-	key, val      *col
-	objMap        bool // a map with string keys: a JSON object
-	itemsOptional bool // list items' optional flag in the schema
+	fields   []*col
+	elem     *col
+	key, val *col
+	objMap   bool // a map with string keys: a JSON object
+
+	toast toastForm // how an unchanged TOAST value of the column is written
+	// lost is a list whose element values fail the connector's items
+	// schema: the column is written as null.
+	lost bool
 }
 
-func newCol(c *jobspec.Column, path string, m modes, meta Meta) (*col, error) {
+// newCol builds the writer of a column (or nested field) c whose schema is
+// optional when optional is.
+func newCol(c *jobspec.Column, path string, m modes, meta Meta, optional bool) (*col, error) {
 	typ, ok := colTypes[strings.ToLower(c.Type)]
 	if !ok {
 		return nil, fmt.Errorf("column %s has unknown type %q", path, c.Type)
 	}
-	cp := &col{name: c.Name, path: path, typ: typ, spec: c, nullable: c.Nullable, bin: m.bin,
-		connect: m.time == timeConnect}
+	cp := &col{name: c.Name, path: path, typ: typ, spec: c, nullable: c.Nullable, bin: m.bin}
+	// JdbcValueConverters#schemaBuilder, adaptive modes: precision 0-3 in
+	// milliseconds (getTimePrecision, the column's scale). A spec without
+	// a precision is PostgreSQL's default, 6.
 	millisPrecision := c.TimePrecision != nil && *c.TimePrecision <= 3
 	switch typ {
 	case tDecimal:
@@ -159,12 +172,17 @@ func newCol(c *jobspec.Column, path string, m modes, meta Meta) (*col, error) {
 			return nil, fmt.Errorf("column %s: decimal(%d, %d) is not a valid decimal", path, c.Precision, c.Scale)
 		}
 		cp.dec, cp.scale = m.dec, int32(c.Scale)
-		cp.variable = m.dec == decPrecise && c.Precision == 0
+		// PostgresValueConverter#isVariableScaleDecimal: a numeric without
+		// precision.
+		cp.variable = c.Precision == 0
 	case tTime:
-		cp.milli = m.time == timeConnect || m.time == timeAdaptive && millisPrecision
+		cp.micros = m.time == timeAdaptiveMicros || m.time == timeAdaptive && !millisPrecision
 	case tTimestamp:
-		cp.milli = m.time == timeConnect || millisPrecision
+		cp.micros = m.time != timeConnect && !millisPrecision
 	case tTimestampTZ:
+		// PostgresValueConverter#convertTimestampWithZone: the fraction
+		// width is the column's scale; ZonedTimestamp#toIsoString pads to it,
+		// or writes the fewest digits for 0.
 		cp.width = 6
 		if c.TimePrecision != nil {
 			cp.width = min(*c.TimePrecision, 9)
@@ -183,7 +201,7 @@ func newCol(c *jobspec.Column, path string, m modes, meta Meta) (*col, error) {
 				return nil, fmt.Errorf("column %s: field %s appears twice", path, f.Name)
 			}
 			seen[f.Name] = true
-			fp, err := newCol(f, path+"."+f.Name, m, meta)
+			fp, err := newCol(f, path+"."+f.Name, m, meta, f.Nullable)
 			if err != nil {
 				return nil, err
 			}
@@ -193,17 +211,27 @@ func newCol(c *jobspec.Column, path string, m modes, meta Meta) (*col, error) {
 		if c.Element == nil {
 			return nil, fmt.Errorf("column %s: list has no element type", path)
 		}
-		ep, err := newCol(c.Element, path+"[]", m, meta)
+		// PostgresValueConverter#schemaBuilder makes every array element
+		// optional.
+		ep, err := newCol(c.Element, path+"[]", m, meta, !meta.ListItemsFollowSpec || c.Element.Nullable)
 		if err != nil {
 			return nil, err
 		}
+		if ep.typ == tTime {
+			// TIME_ARRAY items are MicroTime whatever the mode; the element
+			// converter (#createArrayConverter) still follows the mode, and
+			// its millisecond values fail the items schema.
+			cp.lost = !ep.micros
+			ep.micros = true
+			ep.schema = logical(typeInt64, "io.debezium.time.MicroTime")
+			ep.schema.optional = !meta.ListItemsFollowSpec || c.Element.Nullable
+		}
 		cp.elem = ep
-		cp.itemsOptional = !meta.ListItemsFollowSpec || ep.nullable
 	case tMap:
 		if c.Key == nil || c.Value == nil {
 			return nil, fmt.Errorf("column %s: map needs key and value types", path)
 		}
-		kp, err := newCol(c.Key, path+".key", m, meta)
+		kp, err := newCol(c.Key, path+".key", m, meta, false)
 		if err != nil {
 			return nil, err
 		}
@@ -211,208 +239,42 @@ func newCol(c *jobspec.Column, path string, m modes, meta Meta) (*col, error) {
 		case tStruct, tList, tMap:
 			return nil, fmt.Errorf("column %s: map key type %s is not supported", path, c.Key.Type)
 		}
-		vp, err := newCol(c.Value, path+".value", m, meta)
+		// An hstore's values are optional (PostgresValueConverter#hstoreSchema:
+		// STRING_SCHEMA keys, OPTIONAL_STRING_SCHEMA values).
+		vp, err := newCol(c.Value, path+".value", m, meta, c.Value.Nullable || isHstore(kp, c.Value))
 		if err != nil {
 			return nil, err
 		}
 		cp.key, cp.val = kp, vp
-		cp.objMap = kp.stringSchema()
+		// JsonConverter#convertToJson: object mode when the key schema is a
+		// string.
+		cp.objMap = kp.schema.typ == typeString
 	}
+	if cp.schema == nil {
+		cp.schema = columnSchema(cp, m)
+	}
+	cp.schema.optional = optional
+	cp.toast = toastFormOf(cp, m)
 	return cp, nil
 }
 
-// stringSchema reports whether the column's Connect schema type is string.
-func (c *col) stringSchema() bool {
-	switch c.typ {
-	case tChar, tVarchar, tText, tJSON, tUUID, tTimestampTZ:
-		return true
-	case tDecimal:
-		return c.dec == decString
-	case tBinary:
-		return c.bin != binBytes
-	}
-	return false
-}
-
-// Schemas.
-
-// envelopeSchema renders the JsonConverter value schema of the table's
-// change events, as Debezium 2.x declares it for the PostgreSQL connector.
-func (e *Encoder) envelopeSchema() []byte {
-	var rowSchema []byte
-	rowSchema = append(rowSchema, `{"type":"struct","fields":[`...)
-	for i, c := range e.cols {
-		if i > 0 {
-			rowSchema = append(rowSchema, ',')
-		}
-		// A key column is never optional in the connector's schema.
-		rowSchema = appendField(rowSchema, c, c.nullable && !e.isKey[i])
-	}
-	rowSchema = append(rowSchema, `],"optional":true,"name":`...)
-	rowSchema = appendString(rowSchema, e.topic+".Value")
-
-	b := []byte(`{"type":"struct","fields":[`)
-	for _, f := range []string{"before", "after"} {
-		b = append(b, rowSchema...)
-		b = append(b, `,"field":"`+f+`"},`...)
-	}
-	b = append(b, `{"type":"struct","fields":[`+
-		`{"type":"string","optional":false,"field":"version"},`+
-		`{"type":"string","optional":false,"field":"connector"},`+
-		`{"type":"string","optional":false,"field":"name"},`+
-		`{"type":"int64","optional":false,"field":"ts_ms"},`+
-		`{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},"default":"false","field":"snapshot"},`+
-		`{"type":"string","optional":false,"field":"db"},`+
-		`{"type":"string","optional":true,"field":"sequence"},`+
-		`{"type":"int64","optional":true,"field":"ts_us"},`+
-		`{"type":"int64","optional":true,"field":"ts_ns"},`+
-		`{"type":"string","optional":false,"field":"schema"},`+
-		`{"type":"string","optional":false,"field":"table"},`+
-		`{"type":"int64","optional":true,"field":"txId"},`+
-		`{"type":"int64","optional":true,"field":"lsn"},`+
-		`{"type":"int64","optional":true,"field":"xmin"}`+
-		`],"optional":false,"name":"io.debezium.connector.postgresql.Source","field":"source"},`+
-		`{"type":"struct","fields":[`+
-		`{"type":"string","optional":false,"field":"id"},`+
-		`{"type":"int64","optional":false,"field":"total_order"},`+
-		`{"type":"int64","optional":false,"field":"data_collection_order"}`+
-		`],"optional":true,"name":"event.block","version":1,"field":"transaction"},`+
-		`{"type":"string","optional":false,"field":"op"},`+
-		`{"type":"int64","optional":true,"field":"ts_ms"},`+
-		`{"type":"int64","optional":true,"field":"ts_us"},`+
-		`{"type":"int64","optional":true,"field":"ts_ns"}`+
-		`],"optional":false,"name":`...)
-	b = appendString(b, e.topic+".Envelope")
-	return append(b, `,"version":2}`...)
-}
-
-// appendField writes a struct field's schema: the column's schema with its
-// field name, as the JsonConverter orders the keys.
-func appendField(b []byte, c *col, optional bool) []byte {
-	b = appendSchemaBody(b, c, optional)
-	b = append(b, `,"field":`...)
-	b = appendString(b, c.name)
-	return append(b, '}')
-}
-
-// appendSchema writes a column's schema (list items, map keys and values).
-func appendSchema(b []byte, c *col, optional bool) []byte {
-	return append(appendSchemaBody(b, c, optional), '}')
-}
-
-// appendSchemaBody writes a column's schema without its closing brace:
-// type, fields/items/keys/values, optional, name, version, doc, parameters.
-func appendSchemaBody(b []byte, c *col, optional bool) []byte {
-	typ, name := "", ""
-	var params []byte
-	doc := ""
-	switch c.typ {
-	case tBool:
-		typ = "boolean"
-	case tInt8, tInt16:
-		typ = "int16"
-	case tInt32:
-		typ = "int32"
-	case tInt64:
-		typ = "int64"
-	case tFloat32:
-		typ = "float32"
-	case tFloat64:
-		typ = "float64"
-	case tDecimal:
-		switch {
-		case c.dec == decString:
-			typ = "string"
-		case c.dec == decDouble:
-			typ = "float64"
-		case c.variable:
-			b = append(b, `{"type":"struct","fields":[{"type":"int32","optional":false,"field":"scale"},{"type":"bytes","optional":false,"field":"value"}]`...)
-			typ, name, doc = "", "io.debezium.data.VariableScaleDecimal", "Variable scaled decimal"
-		default:
-			typ, name = "bytes", "org.apache.kafka.connect.data.Decimal"
-			params = fmt.Appendf(nil, `{"scale":"%d","connect.decimal.precision":"%d"}`, c.scale, c.spec.Precision)
-		}
-	case tChar, tVarchar, tText:
-		typ = "string"
-	case tDate:
-		typ, name = "int32", "io.debezium.time.Date"
-		if c.connect {
-			name = "org.apache.kafka.connect.data.Date"
-		}
-	case tTime:
-		switch {
-		case c.connect:
-			typ, name = "int32", "org.apache.kafka.connect.data.Time"
-		case c.milli:
-			typ, name = "int32", "io.debezium.time.Time"
-		default:
-			typ, name = "int64", "io.debezium.time.MicroTime"
-		}
-	case tTimestamp:
-		switch {
-		case c.connect:
-			typ, name = "int64", "org.apache.kafka.connect.data.Timestamp"
-		case c.milli:
-			typ, name = "int64", "io.debezium.time.Timestamp"
-		default:
-			typ, name = "int64", "io.debezium.time.MicroTimestamp"
-		}
-	case tTimestampTZ:
-		typ, name = "string", "io.debezium.time.ZonedTimestamp"
-	case tUUID:
-		typ, name = "string", "io.debezium.data.Uuid"
-	case tJSON:
-		typ, name = "string", "io.debezium.data.Json"
-	case tBinary:
-		typ = "string"
-		if c.bin == binBytes {
-			typ = "bytes"
-		}
-	case tStruct:
-		b = append(b, `{"type":"struct","fields":[`...)
-		for i, f := range c.fields {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendField(b, f, f.nullable)
-		}
-		b = append(b, ']')
-	case tList:
-		b = append(b, `{"type":"array","items":`...)
-		b = appendSchema(b, c.elem, c.itemsOptional)
-	case tMap:
-		b = append(b, `{"type":"map","keys":`...)
-		b = appendSchema(b, c.key, false)
-		b = append(b, `,"values":`...)
-		b = appendSchema(b, c.val, c.val.nullable)
-	}
-	if typ != "" {
-		b = append(b, `{"type":"`+typ+`"`...)
-	}
-	b = append(b, `,"optional":`...)
-	b = strconv.AppendBool(b, optional)
-	if name != "" {
-		b = append(b, `,"name":"`+name+`","version":1`...)
-	}
-	if doc != "" {
-		b = append(b, `,"doc":`...)
-		b = appendString(b, doc)
-	}
-	if params != nil {
-		b = append(b, `,"parameters":`...)
-		b = append(b, params...)
-	}
-	return b
+// isHstore reports whether a map of key k and value type v stands for an
+// hstore: text keys and values.
+func isHstore(k *col, v *jobspec.Column) bool {
+	vt := colTypes[strings.ToLower(v.Type)]
+	return (k.typ == tVarchar || k.typ == tText) && (vt == tVarchar || vt == tText)
 }
 
 // Values.
 
-func (e *Encoder) appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
+// appendValue writes v as the connector's value for c turned into JSON by
+// JsonConverter#convertToJson and Jackson.
+func appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 	switch v.Kind() {
 	case row.KindNull:
 		return append(b, "null"...), nil
 	case row.KindUnavailable:
-		return e.ph.append(b, c), nil
+		return nil, fmt.Errorf("dbztest: %s: an unchanged TOAST value is a whole column's, never a nested value's", c.path)
 	}
 	if v.Kind() != kinds[c.typ] {
 		return nil, fmt.Errorf("dbztest: column %s (%s) cannot hold a %s value", c.path, c.spec.Type, v.Kind())
@@ -429,10 +291,12 @@ func (e *Encoder) appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 	case tDecimal:
 		return appendDecimal(b, c, v)
 	case tChar, tVarchar, tText, tJSON:
-		return appendString(b, v.Text()), nil
+		return appendString(b, v.Text(), c.path)
 	case tTime, tTimestamp:
+		// MicroTime#toMicroOfDay and the others floor; java.util.Date
+		// values (connect mode) are milliseconds.
 		n := v.Int()
-		if c.milli {
+		if !c.micros {
 			n = floorDiv(n, 1000)
 		}
 		return strconv.AppendInt(b, n, 10), nil
@@ -441,9 +305,9 @@ func (e *Encoder) appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 		b = appendZoned(b, v.Int(), c.width)
 		return append(b, '"'), nil
 	case tUUID:
-		u := v.UUIDBytes()
+		// UUID#toString: lowercase.
 		b = append(b, '"')
-		b = appendUUID(b, u)
+		b = appendUUID(b, v.UUIDBytes())
 		return append(b, '"'), nil
 	case tBinary:
 		return appendBinary(b, c.bin, []byte(v.Text())), nil
@@ -457,35 +321,43 @@ func (e *Encoder) appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, f.name)
+			b = mustString(b, f.name)
 			b = append(b, ':')
 			var err error
-			if b, err = e.appendValue(b, f, fields[i]); err != nil {
+			if b, err = appendValue(b, f, fields[i]); err != nil {
 				return nil, err
 			}
 		}
 		return append(b, '}'), nil
 	case tList:
+		if c.lost {
+			if !c.nullable {
+				return nil, fmt.Errorf("dbztest: column %s: the connector's %s[] values fail its MicroTime items schema "+
+					"and it writes null, which the column is not nullable to hold", c.path, c.elem.spec.Type)
+			}
+			return append(b, "null"...), nil
+		}
 		b = append(b, '[')
 		for i, el := range v.Elems() {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = e.appendValue(b, c.elem, el); err != nil {
+			if b, err = appendValue(b, c.elem, el); err != nil {
 				return nil, err
 			}
 		}
 		return append(b, ']'), nil
 	case tMap:
-		return e.appendMap(b, c, v.Entries())
+		return appendMap(b, c, v.Entries())
 	}
 	return nil, fmt.Errorf("dbztest: column %s: unsupported type %s", c.path, c.spec.Type)
 }
 
-// appendMap writes a map as the JsonConverter does: an object when the key
-// schema is a string, an array of [key, value] pairs otherwise.
-func (e *Encoder) appendMap(b []byte, c *col, entries []row.MapEntry) ([]byte, error) {
+// appendMap writes a map as JsonConverter#convertToJson does: an object when
+// the key schema is a string (the key's text as the field name), an array
+// of [key, value] pairs otherwise.
+func appendMap(b []byte, c *col, entries []row.MapEntry) ([]byte, error) {
 	var err error
 	if !c.objMap {
 		b = append(b, '[')
@@ -494,11 +366,11 @@ func (e *Encoder) appendMap(b []byte, c *col, entries []row.MapEntry) ([]byte, e
 				b = append(b, ',')
 			}
 			b = append(b, '[')
-			if b, err = e.appendValue(b, c.key, en.Key); err != nil {
+			if b, err = appendValue(b, c.key, en.Key); err != nil {
 				return nil, err
 			}
 			b = append(b, ',')
-			if b, err = e.appendValue(b, c.val, en.Value); err != nil {
+			if b, err = appendValue(b, c.val, en.Value); err != nil {
 				return nil, err
 			}
 			b = append(b, ']')
@@ -514,11 +386,11 @@ func (e *Encoder) appendMap(b []byte, c *col, entries []row.MapEntry) ([]byte, e
 			return nil, fmt.Errorf("dbztest: map %s has a null key, which a JSON object cannot hold", c.path)
 		}
 		// A string-schema key writes a JSON string: the object's field name.
-		if b, err = e.appendValue(b, c.key, en.Key); err != nil {
+		if b, err = appendValue(b, c.key, en.Key); err != nil {
 			return nil, err
 		}
 		b = append(b, ':')
-		if b, err = e.appendValue(b, c.val, en.Value); err != nil {
+		if b, err = appendValue(b, c.val, en.Value); err != nil {
 			return nil, err
 		}
 	}
@@ -526,19 +398,24 @@ func (e *Encoder) appendMap(b []byte, c *col, entries []row.MapEntry) ([]byte, e
 }
 
 // appendFallback writes the value the connector writes for a null in a
-// column that is not optional (JdbcValueConverters' fallbacks).
-func (e *Encoder) appendFallback(b []byte, c *col) []byte {
+// column that is not optional: JdbcValueConverters#convertValue's fallback
+// argument of each converter.
+func appendFallback(b []byte, c *col) []byte {
 	switch c.typ {
 	case tBool:
-		return append(b, "false"...)
+		return append(b, "false"...) // #convertBoolean
 	case tInt8, tInt16, tInt32, tInt64, tDate, tTime, tTimestamp:
+		// SHORT_FALSE, 0, 0L; the epoch (new java.util.Date(0L) in connect
+		// mode, which the JsonConverter writes as 0).
 		return append(b, '0')
 	case tFloat32, tFloat64:
-		return append(b, "0.0"...)
+		return append(b, "0.0"...) // 0.0f, 0.0d
 	case tDecimal:
+		// #toBigDecimal: BigDecimal.ZERO at the column's scale
+		// (#withScaleAdjustedIfNeeded); a variable-scale one stripped to 0.
 		switch {
 		case c.dec == decString:
-			return appendString(b, row.FormatDecimal(new(big.Int), c.scale))
+			return mustString(b, row.FormatDecimal(new(big.Int), c.scale))
 		case c.dec == decDouble:
 			return append(b, "0.0"...)
 		case c.variable:
@@ -546,12 +423,13 @@ func (e *Encoder) appendFallback(b []byte, c *col) []byte {
 		}
 		return append(b, `"AA=="`...)
 	case tTimestampTZ:
+		// fallbackTimestampWithTimeZone: the epoch at UTC, ISO_OFFSET_DATE_TIME.
 		return append(b, `"1970-01-01T00:00:00Z"`...)
 	case tList:
-		return append(b, "[]"...)
+		return append(b, "[]"...) // PostgresValueConverter#convertArray: emptyList()
 	case tMap:
 		if c.objMap {
-			return append(b, "{}"...)
+			return append(b, "{}"...) // #convertHstoreToMap: emptyMap()
 		}
 		return append(b, "[]"...)
 	case tStruct:
@@ -560,17 +438,17 @@ func (e *Encoder) appendFallback(b []byte, c *col) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, f.name)
+			b = mustString(b, f.name)
 			b = append(b, ':')
 			if f.nullable {
 				b = append(b, "null"...)
 			} else {
-				b = e.appendFallback(b, f)
+				b = appendFallback(b, f)
 			}
 		}
 		return append(b, '}')
 	}
-	// Text-like, uuid, json and binary (empty bytes in every form).
+	// Text-like, uuid and json (#convertString: ""), binary (BYTE_ZERO, "").
 	return append(b, `""`...)
 }
 
@@ -595,38 +473,59 @@ func decimalAt(v row.Value, scale int32) (*big.Int, bool) {
 
 func pow10(n int64) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(n), nil) }
 
+// stripped is BigDecimal#stripTrailingZeros, then setScale(0) for a
+// negative scale, as PostgresValueConverter#convertDecimal does for a
+// variable-scale numeric.
+func stripped(v row.Value) (*big.Int, int32) {
+	u, s := v.Unscaled(), v.Scale()
+	ten, r := big.NewInt(10), new(big.Int)
+	for u.Sign() != 0 {
+		q, _ := new(big.Int).QuoRem(u, ten, r)
+		if r.Sign() != 0 {
+			break
+		}
+		u, s = q, s-1
+	}
+	if u.Sign() == 0 {
+		s = 0
+	}
+	if s < 0 {
+		u.Mul(u, pow10(int64(-s)))
+		s = 0
+	}
+	return u, s
+}
+
+// appendDecimal writes a numeric as PostgresValueConverter#convertDecimal
+// gives it (SpecialValueDecimal#fromLogical) and the JsonConverter writes
+// it. A numeric(p,s) value is at scale s (#withScaleAdjustedIfNeeded); a
+// numeric without precision keeps the value's own scale.
 func appendDecimal(b []byte, c *col, v row.Value) ([]byte, error) {
 	switch {
 	case c.dec == decDouble:
-		f, _ := strconv.ParseFloat(row.FormatDecimal(v.Unscaled(), v.Scale()), 64) // correctly rounded, like BigDecimal.doubleValue
+		// BigDecimal#doubleValue, correctly rounded.
+		f, _ := strconv.ParseFloat(row.FormatDecimal(v.Unscaled(), v.Scale()), 64)
 		return appendJavaFloat(b, f, 64), nil
-	case c.variable:
-		// VariableScaleDecimal: trailing zeros stripped, never a negative scale.
-		u, s := v.Unscaled(), v.Scale()
-		ten, r := big.NewInt(10), new(big.Int)
-		for s > 0 && u.Sign() != 0 {
-			q, _ := new(big.Int).QuoRem(u, ten, r)
-			if r.Sign() != 0 {
-				break
-			}
-			u, s = q, s-1
-		}
-		if u.Sign() == 0 {
-			s = 0
-		}
-		if s < 0 {
-			u.Mul(u, pow10(int64(-s)))
-			s = 0
-		}
+	case c.variable && c.dec == decPrecise:
+		// VariableScaleDecimal#fromLogical: {scale, unscaledValue().toByteArray()}.
+		u, s := stripped(v)
 		b = append(b, `{"scale":`...)
 		b = strconv.AppendInt(b, int64(s), 10)
 		b = append(b, `,"value":"`...)
 		b = base64.StdEncoding.AppendEncode(b, twosComplement(u))
 		return append(b, `"}`...), nil
+	case c.variable:
+		// BigDecimal#toPlainString of the value as it is.
+		u, s := v.Unscaled(), v.Scale()
+		if s < 0 {
+			u.Mul(u, pow10(int64(-s)))
+			s = 0
+		}
+		return mustString(b, row.FormatDecimal(u, s)), nil
 	}
 	if n, ok := v.DecimalInt64(); ok && v.Scale() == c.scale {
 		if c.dec == decString {
-			return appendString(b, row.FormatDecimal(big.NewInt(n), c.scale)), nil
+			return mustString(b, row.FormatDecimal(big.NewInt(n), c.scale)), nil
 		}
 		var buf [8]byte
 		b = append(b, '"')
@@ -639,8 +538,10 @@ func appendDecimal(b []byte, c *col, v row.Value) ([]byte, error) {
 			c.path, row.FormatDecimal(v.Unscaled(), v.Scale()), c.scale)
 	}
 	if c.dec == decString {
-		return appendString(b, row.FormatDecimal(u, c.scale)), nil
+		return mustString(b, row.FormatDecimal(u, c.scale)), nil
 	}
+	// Kafka's Decimal#fromLogical: unscaledValue().toByteArray(), which
+	// JsonConverter writes as a binary node, base64.
 	b = append(b, '"')
 	b = base64.StdEncoding.AppendEncode(b, twosComplement(u))
 	return append(b, '"'), nil
@@ -680,11 +581,13 @@ func twosInt64(dst []byte, n int64) []byte {
 
 // Floats.
 
-// appendJavaFloat writes a float as Jackson does: Java's Float.toString or
-// Double.toString, and NaN and the infinities as strings. Java writes the
-// shortest decimal that reads back as the float, or the closest two-digit
-// one when a single digit would do; plain between 10^-3 and 10^7, else as
-// d.dddE±n; always with a fraction digit.
+// appendJavaFloat writes a float as Jackson does (UTF8JsonGenerator#writeNumber
+// with NumberOutput#toString): Float.toString or Double.toString, and NaN and
+// the infinities as strings (JsonWriteFeature.WRITE_NAN_AS_STRINGS, on by
+// default). Java (19 and later, JDK-4511638) writes the shortest decimal that
+// reads back as the float, or the closest two-digit one when one digit would
+// do; plain between 10^-3 and 10^7, else as d.dddE±n; always with a fraction
+// digit.
 func appendJavaFloat(b []byte, f float64, bits int) []byte {
 	switch {
 	case math.IsNaN(f):
@@ -746,10 +649,14 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// appendZoned writes a UTC timestamp in microseconds as Debezium's
-// ZonedTimestamp: ISO-8601 with "Z", width fraction digits (truncated), or
-// the fewest digits when width is 0. The largest and smallest int64 are
-// PostgreSQL's infinity and -infinity.
+// appendZoned writes a UTC timestamp in microseconds as
+// ZonedTimestamp#toIsoString: ISO-8601 with "Z", width fraction digits
+// (appendFraction truncates), or the fewest digits when width is 0
+// (ISO_OFFSET_DATE_TIME). Years beyond 9999 get a '+' and years before 1 AD
+// at least four digits after their '-' (ISO_LOCAL_DATE's
+// SignStyle.EXCEEDS_PAD). The largest and smallest int64 are PostgreSQL's
+// infinity and -infinity, which PostgresValueConverter#convertTimestampWithZone
+// writes as "infinity" and "-infinity".
 func appendZoned(b []byte, us int64, width int) []byte {
 	switch us {
 	case math.MaxInt64:
@@ -828,6 +735,11 @@ func nameUUID(name []byte) [16]byte {
 	return u
 }
 
+// appendBinary writes bytes as binary.handling.mode says: bytes as the
+// JsonConverter writes a binary node (Jackson's default Base64Variant,
+// MIME_NO_LINEFEEDS: standard alphabet, padded); base64 and
+// base64-url-safe as java.util.Base64's getEncoder and getUrlEncoder
+// (padded); hex as io.debezium.util.HexConverter (lowercase).
 func appendBinary(b []byte, mode int, raw []byte) []byte {
 	b = append(b, '"')
 	switch mode {
@@ -845,10 +757,15 @@ func appendBinary(b []byte, mode int, raw []byte) []byte {
 
 const hexUpper = "0123456789ABCDEF"
 
-// appendString writes s as a JSON string as Jackson escapes it: quote,
-// backslash and control characters; everything else as UTF-8. Invalid UTF-8
-// is written as U+FFFD.
-func appendString(b []byte, s string) []byte {
+// appendString writes s as a JSON string as Jackson 2.16's UTF8JsonGenerator
+// does with its defaults: quote and backslash escaped; \b, \t, \n, \f and
+// \r, and other control characters as \u00XX (CharTypes.sOutputEscapes128,
+// upper-case hex, JsonWriteFeature.WRITE_HEX_UPPER_CASE); a character
+// outside the Basic Multilingual Plane as its two UTF-16 surrogates, each
+// \uXXXX (#_outputMultiByteChar; COMBINE_UNICODE_SURROGATES_IN_UTF8 is off);
+// everything else as UTF-8. Text that is not UTF-8 is an error naming path:
+// it cannot come from the connector, whose Java strings are Unicode.
+func appendString(b []byte, s, path string) ([]byte, error) {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -859,13 +776,18 @@ func appendString(b []byte, s string) []byte {
 		}
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
+			if r == utf8.RuneError && size == 1 {
+				return nil, fmt.Errorf("dbztest: %s: %q is not UTF-8", path, s)
+			}
+			if r <= 0xffff {
 				i += size
 				continue
 			}
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
+			r1, r2 := utf16Surrogates(r)
+			b = appendUnicodeEscape(b, r1)
+			b = appendUnicodeEscape(b, r2)
+			i += size
 			start = i
 			continue
 		}
@@ -884,84 +806,199 @@ func appendString(b []byte, s string) []byte {
 		case '\r':
 			b = append(b, `\r`...)
 		default:
-			b = append(b, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xf])
+			b = appendUnicodeEscape(b, rune(c))
 		}
 		i++
 		start = i
 	}
 	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, '"'), nil
 }
 
-// Placeholders.
-
-// placeholders are the forms of unavailable.value.placeholder.
-type placeholders struct {
-	text   string
-	raw    []byte
-	b64    string
-	uuid   [16]byte
-	quoted []byte
+// mustString is appendString for text known to be UTF-8: names and the
+// encoder's own strings.
+func mustString(b []byte, s string) []byte {
+	out, err := appendString(b, s, "")
+	if err != nil {
+		panic(err)
+	}
+	return out
 }
 
-func newPlaceholders(p string) placeholders {
-	return placeholders{text: p, raw: []byte(p), b64: base64.StdEncoding.EncodeToString([]byte(p)),
-		uuid: nameUUID([]byte(p)), quoted: appendString(nil, p)}
+func utf16Surrogates(r rune) (rune, rune) {
+	r -= 0x10000
+	return 0xd800 + r>>10, 0xdc00 + r&0x3ff
 }
 
-// append writes the placeholder as the connector writes it for column c.
-func (p *placeholders) append(b []byte, c *col) []byte {
+func appendUnicodeEscape(b []byte, r rune) []byte {
+	return append(b, '\\', 'u', hexUpper[r>>12&0xf], hexUpper[r>>8&0xf], hexUpper[r>>4&0xf], hexUpper[r&0xf])
+}
+
+// Unchanged TOAST values.
+
+// toastForm is how the connector writes an unchanged TOAST value of a
+// column: UnchangedToastedReplicationMessageColumn picks a marker by the
+// column's type, UnchangedToastedPlaceholder maps it to a value and
+// PostgresValueConverter passes that on.
+type toastForm uint8
+
+const (
+	// toastNever: PostgreSQL never stores such a value out of line
+	// (fixed-width types), or no PostgreSQL column has the type.
+	toastNever toastForm = iota
+	// toastText: the placeholder string (#convertString; #convertBinaryToHex;
+	// numeric in string mode, where #toBigDecimal returns
+	// #handleUnknownData's string and the string schema takes it).
+	toastText
+	// toastBytes: the placeholder's bytes (#convertBinaryToBytes), base64.
+	toastBytes
+	// toastTextList: Arrays.asList(placeholder) for text[], varchar[],
+	// json[] and jsonb[] (UNCHANGED_TEXT_ARRAY_TOAST_VALUE).
+	toastTextList
+	// toastBytesList: Arrays.asList(the placeholder's bytes) for bytea[]
+	// in bytes mode (UNCHANGED_BINARY_ARRAY_TOAST_VALUE).
+	toastBytesList
+	// toastInts: one integer per placeholder byte, (int) b or (long) b, for
+	// integer[], date[] and bigint[] (UNCHANGED_INT_ARRAY_TOAST_VALUE,
+	// UNCHANGED_BIGINT_ARRAY_TOAST_VALUE).
+	toastInts
+	// toastUUID: [UUID.nameUUIDFromBytes(placeholder bytes)] for uuid[].
+	toastUUID
+	// toastHstore: {placeholder: placeholder} (UNCHANGED_HSTORE_TOAST_VALUE).
+	toastHstore
+	// toastNull: the placeholder value fails the column's schema (Struct#put
+	// validates it) and the connector writes null
+	// (event.converting.failure.handling.mode warn): bytea in the base64
+	// modes (#convertBinaryToBase64 reaches #unexpectedBinary, null),
+	// numeric in precise and double mode, bytea[] outside bytes mode, date[]
+	// in connect mode, and the arrays of other types, which get
+	// UNCHANGED_TOAST_VALUE's string.
+	toastNull
+)
+
+// toastFormOf is column c's toastForm. It applies to whole columns only.
+func toastFormOf(c *col, m modes) toastForm {
 	switch c.typ {
+	case tChar, tVarchar, tText, tJSON:
+		return toastText
 	case tDecimal:
-		if c.dec == decPrecise {
-			return append(append(append(b, '"'), p.b64...), '"')
+		if c.dec == decString {
+			return toastText
 		}
+		return toastNull
 	case tBinary:
-		return appendBinary(b, c.bin, p.raw)
-	case tList:
-		b = append(b, '[')
-		switch c.elem.typ {
-		case tInt32, tInt64, tDate:
-			// integer[], bigint[] and date[]: one element per placeholder byte.
-			for i, x := range p.raw {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = strconv.AppendInt(b, int64(int8(x)), 10)
-			}
-		case tUUID:
-			// uuid[]: the placeholder's name-based UUID.
-			b = append(b, '"')
-			b = appendUUID(b, p.uuid)
-			b = append(b, '"')
-		default:
-			b = p.append(b, c.elem)
+		switch c.bin {
+		case binBytes:
+			return toastBytes
+		case binHex:
+			return toastText
 		}
-		return append(b, ']')
+		return toastNull
 	case tMap:
-		if c.objMap {
-			b = append(b, '{')
-			b = p.append(b, c.key)
-			b = append(b, ':')
-			b = p.append(b, c.val)
-			return append(b, '}')
+		if c.objMap && isHstore(c.key, c.val.spec) {
+			return toastHstore
 		}
-		b = append(b, '[', '[')
-		b = p.append(b, c.key)
-		b = append(b, ',')
-		b = p.append(b, c.val)
-		return append(b, ']', ']')
-	case tStruct:
-		b = append(b, '{')
-		for i, f := range c.fields {
+	case tList:
+		switch c.elem.typ {
+		case tVarchar, tText, tJSON:
+			return toastTextList
+		case tBinary:
+			if c.bin == binBytes {
+				return toastBytesList
+			}
+			return toastNull
+		case tInt32, tInt64:
+			return toastInts
+		case tDate:
+			if m.time == timeConnect {
+				return toastNull
+			}
+			return toastInts
+		case tUUID:
+			return toastUUID
+		case tBool, tInt8, tInt16, tFloat32, tFloat64, tDecimal, tChar, tTime, tTimestamp, tTimestampTZ:
+			return toastNull
+		case tMap:
+			if c.elem.toast == toastHstore {
+				return toastNull // hstore[]
+			}
+		}
+	}
+	return toastNever
+}
+
+// placeholder is unavailable.value.placeholder in the forms the connector
+// writes it.
+type placeholder struct {
+	raw  []byte // UnchangedToastedPlaceholder#getToastPlaceholderBinary
+	text string // #getToastPlaceholderString: new String(raw)
+	uuid [16]byte
+}
+
+// newPlaceholder reads the setting as
+// PostgresConnectorConfig#getUnavailableValuePlaceholder does: "hex:" and
+// hex digits, or the string's bytes (UTF-8, Java's default charset).
+func newPlaceholder(setting string) (placeholder, error) {
+	raw := []byte(setting)
+	if h, ok := strings.CutPrefix(setting, "hex:"); ok {
+		var err error
+		if raw, err = hex.DecodeString(h); err != nil {
+			return placeholder{}, fmt.Errorf("dbztest: placeholder %q: %v", setting, err)
+		}
+	}
+	// new String(bytes) replaces each malformed byte with U+FFFD.
+	var text strings.Builder
+	for i := 0; i < len(raw); {
+		r, size := utf8.DecodeRune(raw[i:])
+		text.WriteRune(r)
+		i += size
+	}
+	return placeholder{raw: raw, text: text.String(), uuid: nameUUID(raw)}, nil
+}
+
+// appendColumn writes an unchanged TOAST value of column c.
+func (p *placeholder) appendColumn(b []byte, c *col) ([]byte, error) {
+	switch c.toast {
+	case toastText:
+		return mustString(b, p.text), nil
+	case toastBytes:
+		return appendBinary(b, binBytes, p.raw), nil
+	case toastTextList:
+		b = append(b, '[')
+		b = mustString(b, p.text)
+		return append(b, ']'), nil
+	case toastBytesList:
+		b = append(b, '[')
+		b = appendBinary(b, binBytes, p.raw)
+		return append(b, ']'), nil
+	case toastInts:
+		b = append(b, '[')
+		for i, x := range p.raw {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, f.name)
-			b = append(b, ':')
-			b = p.append(b, f)
+			b = strconv.AppendInt(b, int64(int8(x)), 10) // a Java byte is signed
 		}
-		return append(b, '}')
+		return append(b, ']'), nil
+	case toastUUID:
+		b = append(b, `["`...)
+		b = appendUUID(b, p.uuid)
+		return append(b, `"]`...), nil
+	case toastHstore:
+		b = append(b, '{')
+		b = mustString(b, p.text)
+		b = append(b, ':')
+		b = mustString(b, p.text)
+		return append(b, '}'), nil
+	case toastNull:
+		if !c.nullable {
+			// JsonConverter#convertToJson refuses a null for a required
+			// field: the connector fails the record.
+			return nil, fmt.Errorf("dbztest: column %s (%s): the connector writes an unchanged TOAST value here as null, "+
+				"which the column is not nullable to hold", c.path, c.spec.Type)
+		}
+		return append(b, "null"...), nil
 	}
-	return append(b, p.quoted...)
+	return nil, fmt.Errorf("dbztest: column %s (%s) cannot be an unchanged TOAST value: PostgreSQL does not store it out of line",
+		c.path, c.spec.Type)
 }
