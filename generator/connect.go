@@ -101,7 +101,7 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 			topics = append(topics, topicOf(p, ds, d))
 		}
 		cred := ds.Capture.Credential.Name
-		source := Connector{Name: p.Name + "." + ds.Name + ".source", Config: sorted(map[string]string{
+		sourceCfg := map[string]string{
 			"connector.class":                "io.debezium.connector.postgresql.PostgresConnector",
 			"tasks.max":                      "1",
 			"plugin.name":                    "pgoutput",
@@ -126,7 +126,29 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 			"value.converter":                "org.apache.kafka.connect.json.JsonConverter",
 			"value.converter.schemas.enable": boolString(debeziumEncoding.SchemasEnabled),
 			"datasurface.managed":            "true",
-		})}
+		}
+		// Debezium's default skips truncates ("t",
+		// CommonConnectorConfig.SKIPPED_OPERATIONS), which the merge-runner
+		// applies. "none" is the documented value for skipping nothing;
+		// validateSkippedOperation compares it exactly, hence lower case.
+		sourceCfg["skipped.operations"] = "none"
+		// Kafka's JsonConverter (3.5 and later) writes a column's schema
+		// default in place of a null value unless told not to
+		// (JsonConverterConfig REPLACE_NULL_WITH_DEFAULT_CONFIG, default
+		// true; JsonConverter#convertToJson), and Debezium puts the source
+		// column's DEFAULT in the schema: a NULL would land as the default.
+		sourceCfg["key.converter.replace.null.with.default"] = "false"
+		sourceCfg["value.converter.replace.null.with.default"] = "false"
+		// KIP-158 topic creation (Kafka's TopicCreationConfig): a worker with
+		// topic.creation.enable=true (its default) creates each table topic
+		// with one partition. A truncate has no key, so the producer may put
+		// it in any partition; one partition keeps it in order with the rows.
+		// Both keys are required for the default group, whose include is
+		// ".*"; -1 is the broker's default replication factor. Topics that
+		// already exist are left as they are.
+		sourceCfg["topic.creation.default.partitions"] = "1"
+		sourceCfg["topic.creation.default.replication.factor"] = "-1"
+		source := Connector{Name: p.Name + "." + ds.Name + ".source", Config: sorted(sourceCfg)}
 		records, rotate := flushFor(c.latency)
 		sinkCfg := map[string]string{
 			"connector.class":                "io.confluent.connect.s3.S3SinkConnector",

@@ -160,6 +160,10 @@ func checkJSONArtifacts(t *testing.T, m *model.Model, tree *generator.Tree) {
 			}
 			assert.Equal(t, parts[1], spec.Platform, p)
 			assert.Equal(t, strings.TrimSuffix(parts[3], ".json"), spec.Stream, p)
+			for _, tb := range spec.Tables {
+				// What the merge-runner distinguishes; jobspec does not validate it.
+				assert.Contains(t, []string{model.WriteMergeOnRead, model.WriteCopyOnWrite}, tb.WriteMode, "%s: table %s", p, tb.Name)
+			}
 			specs[parts[1]] = append(specs[parts[1]], spec)
 		case len(parts) == 4 && parts[0] == "platforms" && parts[2] == "connect":
 			dec := json.NewDecoder(bytes.NewReader(b))

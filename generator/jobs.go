@@ -12,8 +12,12 @@ import (
 var debeziumEncoding = jobspec.Encoding{
 	DecimalHandling: "precise",
 	TimePrecision:   "adaptive_time_microseconds",
-	BinaryHandling:  "base64",
-	SchemasEnabled:  false,
+	// bytes: an unchanged-TOAST bytea keeps Debezium's placeholder
+	// (PostgresValueConverter#convertBinaryToBytes), while the base64 modes
+	// fall through to JdbcValueConverters, which make it null: a real null
+	// to the merge-runner, which would overwrite the stored value.
+	BinaryHandling: "bytes",
+	SchemasEnabled: false,
 	// No tombstones: the S3 sink drops null values, and a dropped record
 	// still takes a Kafka offset, so every later line of its file would be
 	// read with an offset one too low. The merge-runner derives offsets from
@@ -66,7 +70,6 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 			SourceTable: sourceTable(ds, d),
 			PrimaryKey:  refNames(d.PrimaryKey),
 			PartitionBy: refNames(d.PartitionBy),
-			WriteMode:   "merge_on_read",
 		}
 		if ds.Capture.Kind == model.CaptureDebezium {
 			base.Topic = topicOf(p, ds, d)
@@ -80,12 +83,12 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 		}
 		if st.Live {
 			t := base
-			t.Name, t.Mode = model.LiveTable(d.Name), jobspec.ModeLive
+			t.Name, t.Mode, t.WriteMode = model.LiveTable(d.Name), jobspec.ModeLive, string(st.LiveWriteMode)
 			spec.Tables = append(spec.Tables, t)
 		}
 		if st.Forensic {
 			t := base
-			t.Name, t.Mode = model.HistoryTable(d.Name), jobspec.ModeForensic
+			t.Name, t.Mode, t.WriteMode = model.HistoryTable(d.Name), jobspec.ModeForensic, string(st.HistoryWriteMode)
 			spec.Tables = append(spec.Tables, t)
 		}
 	}

@@ -35,6 +35,9 @@ func TestScopedPlanEqualsFullPlan(t *testing.T) {
 		}, false},
 		{"workspace priority", func(r *modelRepo) { r.edit(risk, "priority: critical", "priority: low") }, false},
 		{"sink removed", func(r *modelRepo) { r.edit(risk, "      - order_db.orders\n", "") }, false},
+		{"group write mode", func(r *modelRepo) {
+			r.edit(risk, "requirements: {history: forensic, latency: minutes}", "requirements: {history: forensic, latency: minutes, write_mode: copy_on_write}")
+		}, false},
 		{"workspace documentation", func(r *modelRepo) { r.edit(analysis, "documentation: ", "documentation: Changed. ") }, false},
 		{"team.yaml", func(r *modelRepo) { r.edit(crmTeam, "documentation: ", "documentation: Changed. ") }, false},
 		{"zone.yaml", func(r *modelRepo) { r.edit(retail, "documentation: ", "documentation: Changed. ") }, false},

@@ -42,6 +42,11 @@ type StreamTable struct {
 	Dataset  *Dataset
 	Live     bool // a live table: the current row per key
 	Forensic bool // a history table: every version with validity columns
+	// LiveWriteMode and HistoryWriteMode are how the live and the history
+	// table take changes: copy_on_write when the platform says so or any
+	// group reading that table on the platform asks for it (readers decide:
+	// many readers favour rewriting on write), merge_on_read otherwise.
+	LiveWriteMode, HistoryWriteMode WriteMode
 }
 
 // LiveTable and HistoryTable name a dataset's Iceberg tables in the
@@ -100,9 +105,12 @@ func BuildGraph(m *Model) (*Graph, error) {
 
 type need struct {
 	live, forensic bool
-	priority       int
-	latency        Latency
-	workspaces     map[string]bool
+	// liveCoW and forensicCoW: some group reading the live or the history
+	// table asks for copy_on_write.
+	liveCoW, forensicCoW bool
+	priority             int
+	latency              Latency
+	workspaces           map[string]bool
 }
 
 func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*PlatformGraph, []string) {
@@ -148,6 +156,13 @@ func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*Platfo
 						forensic := grp.Requirements.History == HistoryForensic
 						n.live = n.live || !forensic
 						n.forensic = n.forensic || forensic
+						if grp.Requirements.WriteMode == WriteCopyOnWrite {
+							if forensic {
+								n.forensicCoW = true
+							} else {
+								n.liveCoW = true
+							}
+						}
 						n.priority = max(n.priority, w.Priority.Weight())
 						if grp.Requirements.Latency.Rank() < n.latency.Rank() {
 							n.latency = latencyOrMinutes(grp.Requirements.Latency)
@@ -161,6 +176,10 @@ func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*Platfo
 				}
 			}
 		}
+	}
+	platformMode := WriteMode(WriteMergeOnRead)
+	if p.AirflowIceberg != nil {
+		platformMode = p.AirflowIceberg.Iceberg.EffectiveWriteMode()
 	}
 	// Streams in datastore order, datasets in their declared order.
 	byName := map[string]*Stream{}
@@ -187,7 +206,14 @@ func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*Platfo
 					} else if s.Datastore != ds {
 						return pg, []string{fmt.Sprintf("platform %s: stream name %s is used by datastores %s and %s; rename a dataset or datastore", p.Name, name, s.Datastore.Name, ds.Name)}
 					}
-					s.Tables = append(s.Tables, &StreamTable{Dataset: d, Live: n.live, Forensic: n.forensic})
+					st := &StreamTable{Dataset: d, Live: n.live, Forensic: n.forensic, LiveWriteMode: platformMode, HistoryWriteMode: platformMode}
+					if n.liveCoW {
+						st.LiveWriteMode = WriteCopyOnWrite
+					}
+					if n.forensicCoW {
+						st.HistoryWriteMode = WriteCopyOnWrite
+					}
+					s.Tables = append(s.Tables, st)
 					s.Priority = max(s.Priority, n.priority)
 					if n.latency.Rank() < s.Latency.Rank() {
 						s.Latency = n.latency

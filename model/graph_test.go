@@ -93,3 +93,138 @@ func TestGraphReportsUnservedTransformerOutputs(t *testing.T) {
 	assert.Contains(t, unserved[0], "sink sales_summary.daily_store_sales is the output of transformer daily_sales")
 	assert.Contains(t, unserved[0], "workspace campaign_lab")
 }
+
+// TestGraphWriteMode holds the write-mode rule: a table is copy_on_write when
+// its platform says so or any group reading it on that platform asks for it;
+// a group asking merge_on_read downgrades nothing, and a group's request
+// reaches only the table it reads (live or history) on its own platform.
+func TestGraphWriteMode(t *testing.T) {
+	group := func(m *model.Model, workspace, name string) *model.DatasetGroup {
+		for _, z := range m.Zones {
+			for _, tm := range z.Defs {
+				for _, w := range tm.Workspaces {
+					for i := range w.Groups {
+						if w.Name == workspace && w.Groups[i].Name == name {
+							return &w.Groups[i]
+						}
+					}
+				}
+			}
+		}
+		t.Fatalf("no group %s/%s", workspace, name)
+		return nil
+	}
+	platform := func(m *model.Model, name string) *model.Platform {
+		for i := range m.Ecosystem.Platforms {
+			if m.Ecosystem.Platforms[i].Name == name {
+				return &m.Ecosystem.Platforms[i]
+			}
+		}
+		t.Fatalf("no platform %s", name)
+		return nil
+	}
+	ask := func(workspace, name string, mode model.WriteMode) func(*model.Model) {
+		return func(m *model.Model) { group(m, workspace, name).Requirements.WriteMode = mode }
+	}
+	// A second live group reading customers, in credit_audit, asking mode.
+	secondLive := func(mode model.WriteMode) func(*model.Model) {
+		return func(m *model.Model) {
+			g := *group(m, "credit_audit", "customer_history")
+			g.Name = "customers_now"
+			g.Requirements = model.Requirements{History: model.HistoryLiveOnly, WriteMode: mode}
+			for _, z := range m.Zones {
+				for _, tm := range z.Defs {
+					for _, w := range tm.Workspaces {
+						if w.Name == "credit_audit" {
+							w.Groups = append(w.Groups, g)
+						}
+					}
+				}
+			}
+		}
+	}
+	cow := model.WriteMode(model.WriteCopyOnWrite)
+	mor := model.WriteMode(model.WriteMergeOnRead)
+	for _, tc := range []struct {
+		name    string
+		example string
+		edits   []func(*model.Model)
+		// The copy_on_write tables, as platform/datastore.table; every other
+		// table must be merge_on_read.
+		want []string
+	}{
+		{name: "platform default", example: "customer-cdc"},
+		{name: "platform copy_on_write: live and history tables", example: "customer-cdc",
+			edits: []func(*model.Model){func(m *model.Model) { platform(m, "lakehouse").AirflowIceberg.Iceberg.WriteMode = cow }},
+			want:  []string{"lakehouse/customer_db.customers", "lakehouse/customer_db.customers_history", "lakehouse/customer_db.addresses", "lakehouse/product_catalog.products"}},
+		{name: "a group asks copy_on_write for what it reads", example: "customer-cdc",
+			edits: []func(*model.Model){ask("campaigns", "live_customers", cow)},
+			want:  []string{"lakehouse/customer_db.customers", "lakehouse/customer_db.addresses", "lakehouse/product_catalog.products"}},
+		{name: "a group asking merge_on_read changes nothing", example: "customer-cdc",
+			edits: []func(*model.Model){ask("campaigns", "live_customers", mor)}},
+		{name: "two groups disagree: copy_on_write wins", example: "customer-cdc",
+			edits: []func(*model.Model){ask("campaigns", "live_customers", cow), secondLive(mor)},
+			want:  []string{"lakehouse/customer_db.customers", "lakehouse/customer_db.addresses", "lakehouse/product_catalog.products"}},
+		{name: "two groups disagree the other way round", example: "customer-cdc",
+			edits: []func(*model.Model){ask("campaigns", "live_customers", mor), secondLive(cow)},
+			want:  []string{"lakehouse/customer_db.customers"}},
+		{name: "merge_on_read does not downgrade a copy_on_write platform", example: "customer-cdc",
+			edits: []func(*model.Model){
+				func(m *model.Model) { platform(m, "lakehouse").AirflowIceberg.Iceberg.WriteMode = cow },
+				ask("campaigns", "live_customers", mor), ask("credit_audit", "customer_history", mor),
+			},
+			want: []string{"lakehouse/customer_db.customers", "lakehouse/customer_db.customers_history", "lakehouse/customer_db.addresses", "lakehouse/product_catalog.products"}},
+		{name: "history table: a forensic group asks copy_on_write", example: "customer-cdc",
+			edits: []func(*model.Model){ask("credit_audit", "customer_history", cow)},
+			want:  []string{"lakehouse/customer_db.customers_history"}},
+		{name: "another platform's group asks only for its platform's tables", example: "enterprise",
+			edits: []func(*model.Model){ask("sales_analytics", "order_history", cow)},
+			// credit_risk reads order_db.orders_history on lakehouse: untouched.
+			// The ledger tables are the example's own: credit_risk's
+			// exposures group asks copy_on_write.
+			want: []string{"analytics_lake/order_db.orders_history", "analytics_lake/order_db.order_lines_history",
+				"lakehouse/ledger_db.accounts", "lakehouse/ledger_db.card_settlements"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, errs, err := model.LoadDir(context.Background(), "../examples/"+tc.example)
+			require.NoError(t, err)
+			require.Empty(t, errs)
+			for _, e := range tc.edits {
+				e(m)
+			}
+			g, err := model.BuildGraph(m)
+			require.NoError(t, err)
+			var got []string
+			tables := 0
+			for _, pg := range g.Platforms {
+				for _, s := range pg.Streams {
+					for _, st := range s.Tables {
+						for _, tb := range []struct {
+							kept bool
+							name string
+							mode model.WriteMode
+						}{
+							{st.Live, model.LiveTable(st.Dataset.Name), st.LiveWriteMode},
+							{st.Forensic, model.HistoryTable(st.Dataset.Name), st.HistoryWriteMode},
+						} {
+							if !tb.kept {
+								continue
+							}
+							tables++
+							id := pg.Platform.Name + "/" + s.Datastore.Name + "." + tb.name
+							switch tb.mode {
+							case cow:
+								got = append(got, id)
+							case mor:
+							default:
+								t.Errorf("%s: write mode %q", id, tb.mode)
+							}
+						}
+					}
+				}
+			}
+			require.NotZero(t, tables)
+			assert.ElementsMatch(t, tc.want, got)
+		})
+	}
+}

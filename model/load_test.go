@@ -74,6 +74,8 @@ func TestStrictDecodingErrors(t *testing.T) {
 		{"bad type", "zones/z/teams/t/datastores/s.yaml", "datastore: s\ndatasets:\n  - name: d\n    columns:\n      - {name: c, type: varchr(10)}\n", "load-value", 5, 25},
 		{"syntax", "zones/z/zone.yaml", "zone: z\n  teams: [\n", "load-syntax", 0, 0},
 		{"layout", "zones/z/stray.yaml", "x: 1\n", "load-layout", 1, 1},
+		{"bad platform write mode", "ecosystem.yaml", minimalEcosystem + "platforms:\n  - name: p\n    kind: airflow-iceberg\n    airflow_iceberg:\n      images: {merge_runner: r}\n      landing: {container: c, bucket: b}\n      iceberg:\n        catalog: {kind: rest, name: c}\n        warehouse: {container: c, bucket: w}\n        write_mode: copy-on-write\n", "load-value", 14, 21},
+		{"bad group write mode", "zones/z/teams/t/workspaces/w.yaml", "workspace: w\ngroups:\n  - name: g\n    platform: p\n    requirements: {history: live_only, write_mode: merge_on_write}\n", "load-value", 5, 52},
 		{"bad sink", "zones/z/teams/t/workspaces/w.yaml", "workspace: w\ngroups:\n  - name: g\n    platform: p\n    requirements: {history: live_only}\n    sinks: [nodot]\n", "load-value", 6, 13},
 	}
 	for _, c := range cases {

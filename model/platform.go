@@ -91,6 +91,31 @@ type Landing struct {
 type Iceberg struct {
 	Catalog   Catalog   `yaml:"catalog,required" doc:"The Iceberg catalog."`
 	Warehouse Warehouse `yaml:"warehouse,required" doc:"Where table data and metadata live."`
+	WriteMode WriteMode `yaml:"write_mode" doc:"How the platform's tables take changes: merge_on_read (default; equality deletes, fast writes, reads merge them until compaction) or copy_on_write (the files holding changed keys are rewritten, every read is a plain scan). A dataset group can ask copy_on_write for the tables it reads."`
+}
+
+// Write modes of Iceberg tables.
+const (
+	// WriteMergeOnRead commits equality deletes for changed keys and new
+	// data files: cheap writes, reads merge the deletes until compaction.
+	WriteMergeOnRead = "merge_on_read"
+	// WriteCopyOnWrite rewrites the data files holding changed keys on
+	// every batch: dearer writes, every read a plain scan.
+	WriteCopyOnWrite = "copy_on_write"
+)
+
+// WriteMode is how changes are written to an Iceberg table.
+type WriteMode string
+
+func (WriteMode) Values() []string { return []string{WriteMergeOnRead, WriteCopyOnWrite} }
+
+// EffectiveWriteMode is the platform's write mode: merge_on_read unless it
+// says copy_on_write.
+func (i *Iceberg) EffectiveWriteMode() WriteMode {
+	if i.WriteMode == WriteCopyOnWrite {
+		return WriteCopyOnWrite
+	}
+	return WriteMergeOnRead
 }
 
 // Catalog is an Iceberg catalog.

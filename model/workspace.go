@@ -56,6 +56,9 @@ type DatasetGroup struct {
 type Requirements struct {
 	History HistoryMode `yaml:"history,required" doc:"live_only (the current rows) or forensic (every version with validity)."`
 	Latency Latency     `yaml:"latency" doc:"seconds, minutes (default), hours or days."`
+	// WriteMode lets readers choose: a table with many readers is cheaper
+	// overall rewritten on write than merged on every read.
+	WriteMode WriteMode `yaml:"write_mode" doc:"copy_on_write asks that the tables the group reads on its platform be rewritten on every change (slower writes, every read a plain scan: for tables with many readers); merge_on_read (default) leaves it to the platform. A table is copy_on_write when its platform or any group reading it asks for it. airflow-iceberg platforms only."`
 }
 
 // History modes.

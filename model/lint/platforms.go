@@ -24,6 +24,9 @@ func (l *linter) platforms() {
 			if g.Requirements.Latency.Rank() < s.MinLatency.Rank() {
 				l.errorf("platform-unsupported", refPos(g.Platform, g.Pos), gp, "platform %s delivers at best %s latency, but the group needs %s; relax the requirement or choose another platform", p.Name, s.MinLatency, latencyOrDefault(g.Requirements.Latency))
 			}
+			if g.Requirements.WriteMode != "" && p.Kind != model.PlatformAirflowIceberg {
+				l.errorf("platform-unsupported", refPos(g.Platform, g.Pos), gp, "platform %s is %s and writes no Iceberg tables, so write_mode %s cannot apply; remove it or choose an airflow-iceberg platform", p.Name, p.Kind, g.Requirements.WriteMode)
+			}
 			if p.Kind == model.PlatformAirflowIceberg && p.AirflowIceberg != nil && !p.AirflowIceberg.KafkaConnect.Container.IsSet() {
 				for _, sk := range g.Sinks {
 					if ds := l.ix.datastores[sk.Datastore]; ds != nil && ds.Capture != nil && ds.Capture.Kind == model.CaptureDebezium {

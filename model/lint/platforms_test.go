@@ -92,6 +92,40 @@ func TestPlatforms(t *testing.T) {
 			},
 		},
 		{
+			name: "write modes on airflow-iceberg: the platform's and the groups', either value",
+			edit: func(t *testing.T, m modelFiles) {
+				m.replace(t, ecoFile, "        warehouse: {container: lake, bucket: warehouse, credential: lake_keys}\n",
+					"        warehouse: {container: lake, bucket: warehouse, credential: lake_keys}\n        write_mode: copy_on_write\n")
+				m.replace(t, reportsWS, "requirements: {history: live_only}", "requirements: {history: live_only, write_mode: merge_on_read}")
+				m.replace(t, auditTrailWS, "requirements: {history: forensic, latency: hours}", "requirements: {history: forensic, latency: hours, write_mode: copy_on_write}")
+			},
+		},
+		{
+			name: "write_mode asked of a legacy platform",
+			edit: func(t *testing.T, m modelFiles) {
+				m.replace(t, reportsWS, "    platform: lakehouse\n    requirements: {history: live_only}",
+					"    platform: old_dw\n    requirements: {history: live_only, latency: hours, write_mode: copy_on_write}")
+			},
+			want: []want{{reportsWS, "platform: old_dw", "platform-unsupported", lint.Error}},
+		},
+		{
+			name: "write_mode asked of a legacy platform, even merge_on_read",
+			edit: func(t *testing.T, m modelFiles) {
+				m.replace(t, reportsWS, "    platform: lakehouse\n    requirements: {history: live_only}",
+					"    platform: old_dw\n    requirements: {history: live_only, latency: hours, write_mode: merge_on_read}")
+			},
+			want: []want{{reportsWS, "platform: old_dw", "platform-unsupported", lint.Error}},
+		},
+		{
+			name: "write_mode in a legacy platform's settings",
+			edit: func(t *testing.T, m modelFiles) {
+				m.replace(t, ecoFile, "    legacy: {description: The nightly load into the old warehouse.}\n",
+					"    legacy: {description: The nightly load into the old warehouse.}\n    airflow_iceberg:\n      images: {merge_runner: \"r/m:1\"}\n      landing: {container: lake, bucket: l}\n      iceberg: {catalog: {kind: rest, name: c, url: \"http://c\"}, warehouse: {container: lake, bucket: w}, write_mode: copy_on_write}\n")
+			},
+			// The airflow_iceberg block, and so its write_mode, is for kind airflow-iceberg.
+			want: []want{{ecoFile, "- name: old_dw", "platform-settings", lint.Error}},
+		},
+		{
 			name: "settings: catalogs and credentials",
 			edit: func(t *testing.T, m modelFiles) {
 				m.replace(t, ecoFile, `catalog: {kind: rest, name: cloud, url: "https://catalog.example.com"}`, "catalog: {kind: rest, name: cloud, credential: cloud_keys}")
