@@ -78,7 +78,7 @@ type Limits struct {
 	MaxObjectBytes int64 `json:"max_object_bytes,omitempty"`
 	// MaxCompressionRatio is the most a compressed object may expand
 	// relative to its stored size, judged once it has expanded past 64 MiB
-	// (default 1000).
+	// (default 250).
 	MaxCompressionRatio int64 `json:"max_compression_ratio,omitempty"`
 }
 

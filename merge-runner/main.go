@@ -11,6 +11,9 @@
 //	   applied; nothing of its batch was committed; do not retry
 //	4  commit conflict or transient I/O: retry; the position committed
 //	   with the data says where to resume
+//	5  landed events missing (jobspec.IncompleteExitCode): an offset gap
+//	   did not fill within the grace period; what came before it was
+//	   applied; land the missing objects, then run again
 package main
 
 import (
@@ -27,6 +30,7 @@ import (
 
 	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/badinput"
+	"github.com/datasurface/datasurface/merge-runner/internal/merge"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
 
@@ -35,10 +39,11 @@ var version = "dev"
 
 // Exit codes.
 const (
-	exitOK        = 0
-	exitConfig    = 2
-	exitBadInput  = jobspec.BadInputExitCode
-	exitRetryable = 4
+	exitOK         = 0
+	exitConfig     = 2
+	exitBadInput   = jobspec.BadInputExitCode
+	exitRetryable  = 4
+	exitIncomplete = jobspec.IncompleteExitCode
 )
 
 func main() {
@@ -61,11 +66,14 @@ func configErrorf(format string, args ...any) error {
 func exitCode(err error) int {
 	var ce *configError
 	var te *target.ConfigError
+	var ie *merge.IncompleteError
 	switch {
 	case err == nil:
 		return exitOK
 	case badinput.Is(err):
 		return exitBadInput
+	case errors.As(err, &ie):
+		return exitIncomplete
 	case errors.As(err, &ce), errors.As(err, &te):
 		return exitConfig
 	}

@@ -38,13 +38,15 @@ func testSpec() *jobspec.Spec {
 	}
 }
 
+// event is a Debezium PostgreSQL event whose commit order is its time:
+// source.sequence is [ts, ts] (SourceInfo#sequence).
 func event(op string, id int, name string, ts int64) string {
 	img := fmt.Sprintf(`{"id":%d,"name":%q}`, id, name)
 	before, after := "null", img
 	if op == "d" {
 		before, after = img, "null"
 	}
-	return fmt.Sprintf(`{"before":%s,"after":%s,"source":{"connector":"postgresql","name":"acme","ts_ms":%d,"db":"shop","schema":"public","table":"items"},"op":%q,"ts_ms":%d}`, before, after, ts, op, ts)
+	return fmt.Sprintf(`{"before":%s,"after":%s,"source":{"connector":"postgresql","name":"acme","ts_ms":%d,"db":"shop","sequence":"[\"%d\",\"%d\"]","schema":"public","table":"items","lsn":%d},"op":%q,"ts_ms":%d}`, before, after, ts, ts, ts, ts, op, ts)
 }
 
 // fixture is a job spec file, a landing folder and a state folder.

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/datasurface/datasurface/jobspec"
+	"github.com/datasurface/datasurface/merge-runner/internal/landing"
 	"github.com/datasurface/datasurface/merge-runner/internal/merge"
 	"github.com/datasurface/datasurface/merge-runner/internal/pgsource"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
@@ -41,15 +42,20 @@ func newRunCmd() *cobra.Command {
 	var maxEvents int
 	var maxBytes int64
 	var retries int
+	var grace time.Duration
+	var limits landing.Limits
 	cmd := &cobra.Command{
 		Use:   "run --job SPEC",
 		Short: "Apply the landed change events of a stream to its Iceberg tables",
 		Long: `Reads the Debezium change events Kafka Connect's S3 sink landed for each table
 of the job spec, from the position the table's last commit recorded, and
-merges them in bounded batches, one Iceberg commit each. Ends with one line of
-JSON on stdout: rows inserted, updated and deleted (change events by
-operation), batches, files, bytes and the lag between the newest applied
-event's source time and now.`,
+merges them in bounded batches, one Iceberg commit each, in the source's
+commit order across the topic's partitions. A partition's position never
+moves past a missing offset: the run applies what comes before the gap,
+reports it, and exits 5 once it has lasted the grace period. Ends with one
+line of JSON on stdout: rows inserted, updated and deleted (change events by
+operation), batches, files, bytes, the lag between the newest applied
+event's source time and now, and per table what was held back and why.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			started := time.Now()
@@ -78,6 +84,7 @@ event's source time and now.`,
 				prefix := spec.Source.Debezium.Prefix
 				tables, err := merge.Run(cmd.Context(), cat, spec, merge.Options{
 					Store: st, Prefix: prefix, MaxEvents: maxEvents, MaxBytes: maxBytes, Retries: retries, Logger: log,
+					Grace: grace, Limits: limits,
 				})
 				sum.add(tables, time.Now())
 				return err
@@ -102,6 +109,10 @@ event's source time and now.`,
 	f.IntVar(&maxEvents, "max-events", 0, "events per batch (default: the job spec's batch.max_events)")
 	f.Int64Var(&maxBytes, "max-bytes", 0, "event bytes per batch (default: the job spec's batch.max_bytes)")
 	f.IntVar(&retries, "retries", 5, "times a batch whose commit failed is retried after reloading the table")
+	f.DurationVar(&grace, "grace", 0, "how long a missing offset, or a silent partition of a topic with several, is waited for (default: the job spec's source.debezium.grace_seconds, else 15m)")
+	f.Int64Var(&limits.MaxLineBytes, "max-line-bytes", 0, "longest landed event line (default: the job spec's, else 64 MiB)")
+	f.Int64Var(&limits.MaxObjectBytes, "max-object-bytes", 0, "most a compressed landed object may expand to (default: the job spec's, else 16 GiB)")
+	f.Int64Var(&limits.MaxCompressionRatio, "max-compression-ratio", 0, "most a compressed landed object may expand relative to its size, past 64 MiB (default: the job spec's, else 250)")
 	return cmd
 }
 

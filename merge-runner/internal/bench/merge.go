@@ -17,6 +17,7 @@ import (
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
 	"github.com/datasurface/datasurface/merge-runner/internal/landing"
 	"github.com/datasurface/datasurface/merge-runner/internal/merge"
+	"github.com/datasurface/datasurface/merge-runner/internal/order"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
@@ -55,6 +56,9 @@ func Merge(ctx context.Context, w io.Writer, o MergeOptions) error {
 		Store: landing.NewLocalStore(filepath.Join(o.Dir, "events")), Prefix: spec.Source.Debezium.Prefix,
 		MaxEvents: o.MaxEvents, MaxBytes: o.MaxBytes,
 		Logger: slog.New(slog.NewTextHandler(logw, nil)),
+		// Every event has landed: no partition of a topic of several is
+		// waited for.
+		Grace: time.Nanosecond,
 	})
 	elapsed := time.Since(started)
 	if err != nil {
@@ -108,7 +112,7 @@ func Ceiling(ctx context.Context, w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	reader := landing.NewReader(ctx, store, files, landing.Position{})
+	reader := order.New(ctx, store, files, dec, order.State{}, order.Options{})
 	defer func() { _ = reader.Close() }()
 	sc, err := arrowSchema(tbl)
 	if err != nil {
@@ -119,18 +123,15 @@ func Ceiling(ctx context.Context, w io.Writer, dir string) error {
 		b := target.NewRecords(sc)
 		defer b.Release()
 		for {
-			rec, err := reader.Next()
+			ev, _, err := reader.Next()
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err == nil {
-				var ev debezium.Event
-				if ev, err = dec.Decode(rec); err == nil {
-					events++
-					if ev.After != nil {
-						rows++
-						err = b.Append(ev.After)
-					}
+				events++
+				if ev.After != nil {
+					rows++
+					err = b.Append(ev.After)
 				}
 			}
 			if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
 	"github.com/datasurface/datasurface/merge-runner/internal/landing"
+	"github.com/datasurface/datasurface/merge-runner/internal/order"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 )
 
@@ -160,7 +161,7 @@ func PGMerge(ctx context.Context, w io.Writer, o PGOptions) error {
 	if err != nil {
 		return err
 	}
-	src := &stagingSource{reader: landing.NewReader(ctx, store, files, landing.Position{}), dec: dec}
+	src := &stagingSource{reader: order.New(ctx, store, files, dec, order.State{}, order.Options{})}
 	defer func() { _ = src.reader.Close() }()
 	cols := append([]string{"seq", "op"}, strings.Split(strings.ReplaceAll(pgColumns, " ", ""), ",")...)
 	n, err := conn.CopyFrom(ctx, pgx.Identifier{"orders_staging"}, cols, src)
@@ -240,23 +241,17 @@ func vmHWM(pid int32) float64 {
 // stagingSource streams decoded events to COPY: seq (the offset), op and
 // the row (the key only for a delete).
 type stagingSource struct {
-	reader *landing.Reader
-	dec    *debezium.Decoder
+	reader *order.Merger
 	vals   []any
 	err    error
 }
 
 func (s *stagingSource) Next() bool {
 	for {
-		rec, err := s.reader.Next()
+		ev, _, err := s.reader.Next()
 		if errors.Is(err, io.EOF) {
 			return false
 		}
-		if err != nil {
-			s.err = err
-			return false
-		}
-		ev, err := s.dec.Decode(rec)
 		if err != nil {
 			s.err = err
 			return false

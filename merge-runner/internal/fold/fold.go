@@ -7,6 +7,14 @@
 // An unchanged TOAST value (row.Unavailable) takes the value of an earlier
 // event for the same row in the batch when there is one; otherwise it stays
 // unavailable and the upsert says which stored row (FillFrom) holds it.
+//
+// An update that changes the primary key reaches the connector as one
+// change and leaves it as a delete of the old key and a create of the new
+// one (RelationalChangeRecordEmitter#emitUpdateAsPrimaryKeyChangeRecord),
+// with the same source position; with REPLICA IDENTITY DEFAULT the create
+// carries no before image, but its unchanged-TOAST values are the old
+// row's. So a create right after a delete of the same change continues the
+// deleted row.
 package fold
 
 import (
@@ -93,11 +101,14 @@ func lastOf(ev *debezium.Event) lastEvent {
 // Folder folds events one at a time. Its memory is one entry per distinct
 // key, not one per event.
 type Folder struct {
-	entries   map[string]*entry
-	list      []*entry // in the order keys first appeared
-	truncated bool
-	counts    Counts
-	buf       []byte
+	// lastDelete is the previous event when it was a delete: the key and
+	// its state before, for the create of a primary-key change.
+	lastDelete *deleted
+	entries    map[string]*entry
+	list       []*entry // in the order keys first appeared
+	truncated  bool
+	counts     Counts
+	buf        []byte
 }
 
 // New returns an empty folder; sizeHint is the number of keys expected.
@@ -114,9 +125,27 @@ func Fold(events []debezium.Event) Result {
 	return f.Result()
 }
 
+// deleted is a delete just folded.
+type deleted struct {
+	ev   *debezium.Event
+	key  []row.Value
+	prev prevState
+}
+
+// SameChange says whether two events come from one source change: the same
+// LSN and transaction (the PostgreSQL connector stamps both halves of a
+// primary-key change with one source block).
+func SameChange(a, b *debezium.Event) bool {
+	return a.LSN != 0 && a.LSN == b.LSN && a.TxID == b.TxID
+}
+
 // Add folds in the next event. The folder keeps the event's rows; the
 // event must not change afterwards.
 func (f *Folder) Add(ev *debezium.Event) {
+	del := f.lastDelete
+	if ev.Op != debezium.OpTombstone {
+		f.lastDelete = nil
+	}
 	switch ev.Op {
 	case debezium.OpTombstone:
 		f.counts.Tombstones++
@@ -129,6 +158,7 @@ func (f *Folder) Add(ev *debezium.Event) {
 	case debezium.OpDelete:
 		f.counts.Deletes++
 		e := f.get(ev.Key)
+		f.lastDelete = &deleted{ev: ev, key: e.key, prev: f.state(e)}
 		e.present, e.seen, e.row, e.fillFrom, e.last = false, true, nil, nil, lastOf(ev)
 	case debezium.OpCreate, debezium.OpRead, debezium.OpUpdate:
 		switch ev.Op {
@@ -141,6 +171,10 @@ func (f *Folder) Add(ev *debezium.Event) {
 		}
 		e := f.get(ev.Key)
 		prev, storedKey := f.state(e), ev.Key
+		if ev.Op == debezium.OpCreate && del != nil && SameChange(del.ev, ev) && hasUnavailable(ev.After) {
+			f.counts.KeyChanges++
+			prev, storedKey = del.prev, del.key
+		}
 		if ev.Op == debezium.OpUpdate && ev.BeforeKey != nil {
 			if old := f.get(ev.BeforeKey); old != e {
 				// A key change: the row under the old key is deleted and
@@ -205,6 +239,15 @@ func fill(after []row.Value, prev prevState, storedKey []row.Value) ([]row.Value
 		return out, prev.fillFrom
 	}
 	return out, nil // deleted or truncated earlier in the batch: nothing to fill from
+}
+
+func hasUnavailable(r []row.Value) bool {
+	for _, v := range r {
+		if v.IsUnavailable() {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *Folder) get(key []row.Value) *entry {

@@ -161,11 +161,12 @@ type got struct {
 	Data   string
 }
 
-func readAll(t *testing.T, r *Reader) []got {
+// readAll reads a partition reader to its end.
+func readAll(t *testing.T, r *PartitionReader) []got {
 	t.Helper()
 	var out []got
 	for {
-		rec, err := r.Next()
+		rec, err := r.Read()
 		if err == io.EOF {
 			break
 		}
@@ -183,74 +184,163 @@ func list(t *testing.T, root string) []File {
 	return files
 }
 
+// partition is the files of one partition.
+func partition(files []File, p int32) []File {
+	var out []File
+	for _, f := range files {
+		if f.Partition == p {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// countingStore counts the objects opened.
+type countingStore struct {
+	Store
+	opened []string
+}
+
+func (c *countingStore) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	c.opened = append(c.opened, key)
+	return c.Store.Open(ctx, key)
+}
+
+func reader(t *testing.T, root string, p int32, next int64, lim Limits) (*PartitionReader, *countingStore) {
+	t.Helper()
+	st := &countingStore{Store: NewLocalStore(root)}
+	return NewPartitionReader(context.Background(), st, partition(list(t, root), p), next, lim), st
+}
+
 func TestReaderSkipsAppliedPositions(t *testing.T) {
 	root := t.TempDir()
 	put(t, root, landed(0, 0, false), lines(0, 3))
 	put(t, root, landed(0, 3, true), gzipped(t, lines(3, 2)))
-	put(t, root, landed(1, 0, false), lines(100, 2))
-	put(t, root, landed(2, 7, false), lines(200, 1))
+	put(t, root, landed(0, 5, false), lines(5, 2))
 
 	cases := []struct {
 		name    string
-		from    Position
+		next    int64
 		want    []got
 		skipped int64
-		after   Position
+		opened  []string
 	}{
-		{"from the start", nil, []got{
+		{"from the start", 0, []got{
 			{0, 0, 1, `{"n":0}`}, {0, 1, 2, `{"n":1}`}, {0, 2, 3, `{"n":2}`}, {0, 3, 1, `{"n":3}`}, {0, 4, 2, `{"n":4}`},
-			{1, 0, 1, `{"n":100}`}, {1, 1, 2, `{"n":101}`}, {2, 7, 1, `{"n":200}`},
-		}, 0, Position{0: 5, 1: 2, 2: 8}},
-		{"part applied", Position{0: 2, 1: 1}, []got{
-			{0, 2, 3, `{"n":2}`}, {0, 3, 1, `{"n":3}`}, {0, 4, 2, `{"n":4}`}, {1, 1, 2, `{"n":101}`}, {2, 7, 1, `{"n":200}`},
-		}, 3, Position{0: 5, 1: 2, 2: 8}},
-		{"all applied", Position{0: 5, 1: 2, 2: 8}, nil, 8, Position{0: 5, 1: 2, 2: 8}},
-		{"a position past a gzip file", Position{0: 4}, []got{
-			{0, 4, 2, `{"n":4}`}, {1, 0, 1, `{"n":100}`}, {1, 1, 2, `{"n":101}`}, {2, 7, 1, `{"n":200}`},
-		}, 4, Position{0: 5, 1: 2, 2: 8}},
+			{0, 5, 1, `{"n":5}`}, {0, 6, 2, `{"n":6}`},
+		}, 0, []string{landed(0, 0, false), landed(0, 3, true), landed(0, 5, false)}},
+		{"in the first object", 2, []got{
+			{0, 2, 3, `{"n":2}`}, {0, 3, 1, `{"n":3}`}, {0, 4, 2, `{"n":4}`}, {0, 5, 1, `{"n":5}`}, {0, 6, 2, `{"n":6}`},
+		}, 2, []string{landed(0, 0, false), landed(0, 3, true), landed(0, 5, false)}},
+		// Objects before the one holding the position and the one before
+		// it are not opened.
+		{"in a later object", 4, []got{{0, 4, 2, `{"n":4}`}, {0, 5, 1, `{"n":5}`}, {0, 6, 2, `{"n":6}`}},
+			4, []string{landed(0, 0, false), landed(0, 3, true), landed(0, 5, false)}},
+		{"at an object's start", 5, []got{{0, 5, 1, `{"n":5}`}, {0, 6, 2, `{"n":6}`}}, 2, []string{landed(0, 3, true), landed(0, 5, false)}},
+		{"all applied", 7, nil, 4, []string{landed(0, 3, true), landed(0, 5, false)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			given := c.from.Clone()
-			r := NewReader(context.Background(), NewLocalStore(root), list(t, root), c.from)
+			r, st := reader(t, root, 0, c.next, Limits{})
 			assert.Equal(t, c.want, readAll(t, r))
 			assert.Equal(t, c.skipped, r.Skipped())
-			assert.Equal(t, c.after, r.Position())
-			if c.from != nil {
-				assert.Equal(t, given, c.from, "the reader must not change the position it was given")
-			}
+			assert.Equal(t, int64(7), r.Next())
+			assert.Nil(t, r.Gap())
+			assert.Equal(t, c.opened, st.opened)
 		})
 	}
 }
 
-func TestReaderPositionAfterEachRecord(t *testing.T) {
+func TestReaderNextAfterEachRecord(t *testing.T) {
 	root := t.TempDir()
 	put(t, root, landed(0, 10, false), lines(0, 2))
-	put(t, root, landed(1, 0, false), lines(0, 1))
-	r := NewReader(context.Background(), NewLocalStore(root), list(t, root), Position{})
-	_, err := r.Next()
+	r, _ := reader(t, root, 0, 10, Limits{})
+	assert.Equal(t, int64(10), r.Next())
+	_, err := r.Read()
 	require.NoError(t, err)
-	assert.Equal(t, Position{0: 11}, r.Position())
-	_, err = r.Next()
+	assert.Equal(t, int64(11), r.Next())
+	_, err = r.Read()
 	require.NoError(t, err)
-	_, err = r.Next()
-	require.NoError(t, err)
-	assert.Equal(t, Position{0: 12, 1: 1}, r.Position())
-	_, err = r.Next()
+	assert.Equal(t, int64(12), r.Next())
+	_, err = r.Read()
 	assert.Equal(t, io.EOF, err)
 }
 
-func TestReaderSkipsOverlappingFiles(t *testing.T) {
-	// After a sink restart a file can repeat events an earlier file holds.
+// After a restart the S3 sink re-consumes from its last committed offset
+// and may cut files at other offsets, so an object can repeat offsets an
+// earlier object holds (Confluent's S3 sink: files are named by their first
+// record's offset, exactly-once only while they are cut alike).
+func TestReaderSkipsRepeatedOffsetsThatAgree(t *testing.T) {
 	root := t.TempDir()
 	put(t, root, landed(0, 0, false), lines(0, 4))
 	put(t, root, landed(0, 2, false), lines(2, 4))
-	r := NewReader(context.Background(), NewLocalStore(root), list(t, root), nil)
+	put(t, root, landed(0, 3, false), lines(3, 4))
+	r, _ := reader(t, root, 0, 0, Limits{})
 	assert.Equal(t, []got{
 		{0, 0, 1, `{"n":0}`}, {0, 1, 2, `{"n":1}`}, {0, 2, 3, `{"n":2}`}, {0, 3, 4, `{"n":3}`},
-		{0, 4, 3, `{"n":4}`}, {0, 5, 4, `{"n":5}`},
+		{0, 4, 3, `{"n":4}`}, {0, 5, 4, `{"n":5}`}, {0, 6, 4, `{"n":6}`},
 	}, readAll(t, r))
-	assert.Equal(t, int64(2), r.Skipped())
+	assert.Equal(t, int64(5), r.Skipped()) // 2+3 repeated lines
+}
+
+func TestReaderRefusesRepeatedOffsetsThatDisagree(t *testing.T) {
+	root := t.TempDir()
+	put(t, root, landed(0, 0, false), lines(0, 4))
+	put(t, root, landed(0, 2, false), []byte("{\"n\":2}\n{\"n\":999}\n{\"n\":4}\n"))
+	for _, next := range []int64{0, 3} { // repeated lines already applied or not
+		r, _ := reader(t, root, 0, next, Limits{})
+		var err error
+		for err == nil {
+			_, err = r.Read()
+		}
+		be, ok := badinput.As(err)
+		require.True(t, ok, "%v", err)
+		assert.Equal(t, landed(0, 2, false), be.Object)
+		assert.Equal(t, 2, be.Line)
+		assert.Equal(t, int64(3), be.Offset)
+		assert.Contains(t, be.Reason, "repeats offset 3, which "+landed(0, 0, false)+" landed with a different event")
+		require.NoError(t, r.Close())
+	}
+}
+
+func TestReaderStopsAtGap(t *testing.T) {
+	root := t.TempDir()
+	put(t, root, landed(0, 0, false), lines(0, 3))
+	put(t, root, landed(0, 5, false), lines(5, 2))
+	r, _ := reader(t, root, 0, 0, Limits{})
+	assert.Equal(t, []got{{0, 0, 1, `{"n":0}`}, {0, 1, 2, `{"n":1}`}, {0, 2, 3, `{"n":2}`}}, readAll(t, r))
+	g := r.Gap()
+	require.NotNil(t, g)
+	assert.Equal(t, int64(3), g.Expected)
+	assert.Equal(t, int64(5), g.NextOffset)
+	assert.Equal(t, landed(0, 5, false), g.NextObject)
+	assert.Equal(t, int32(0), g.Partition)
+	assert.Equal(t, topic, g.Topic)
+	assert.False(t, g.Since.IsZero())
+	assert.Contains(t, g.String(), "offsets 3 to 4 are not landed")
+	assert.Equal(t, int64(3), r.Next(), "the position stops before the gap")
+
+	// A position past the last object's start with nothing landed beyond it
+	// is no gap; a first object starting past the position is.
+	r, _ = reader(t, root, 0, 9, Limits{})
+	assert.Empty(t, readAll(t, r))
+	assert.Nil(t, r.Gap())
+
+	// The missing object lands: everything reads, in order.
+	put(t, root, landed(0, 3, false), lines(3, 2))
+	r, _ = reader(t, root, 0, 3, Limits{})
+	assert.Equal(t, []got{{0, 3, 1, `{"n":3}`}, {0, 4, 2, `{"n":4}`}, {0, 5, 1, `{"n":5}`}, {0, 6, 2, `{"n":6}`}}, readAll(t, r))
+	assert.Nil(t, r.Gap())
+}
+
+func TestReaderGapBeforeTheFirstObject(t *testing.T) {
+	root := t.TempDir()
+	put(t, root, landed(1, 40, false), lines(0, 2))
+	r, st := reader(t, root, 1, 0, Limits{})
+	assert.Empty(t, readAll(t, r))
+	require.NotNil(t, r.Gap())
+	assert.Equal(t, int64(0), r.Gap().Expected)
+	assert.Empty(t, st.opened)
 }
 
 func TestReaderLineEndings(t *testing.T) {
@@ -259,9 +349,9 @@ func TestReaderLineEndings(t *testing.T) {
 	long := `{"big":"` + strings.Repeat("x", 3<<20) + `"}`
 	put(t, root, landed(0, 2, false), []byte(long+"\n{\"a\":3}\n"))
 	put(t, root, landed(0, 4, true), gzipped(t, nil)) // an empty gzip file
-	put(t, root, landed(0, 5, false), nil)            // an empty file
-	r := NewReader(context.Background(), NewLocalStore(root), list(t, root), nil)
+	r, _ := reader(t, root, 0, 0, Limits{})
 	assert.Equal(t, []got{{0, 0, 1, `{"a":1}`}, {0, 1, 2, `{"a":2}`}, {0, 2, 1, long}, {0, 3, 2, `{"a":3}`}}, readAll(t, r))
+	assert.Nil(t, r.Gap())
 }
 
 func TestReaderBadInput(t *testing.T) {
@@ -269,39 +359,100 @@ func TestReaderBadInput(t *testing.T) {
 		name   string
 		key    string
 		data   func(t *testing.T) []byte
+		lim    Limits
 		line   int
 		offset int64
 		reason string
 	}{
-		{"an empty line", landed(3, 40, false), func(*testing.T) []byte { return []byte("{}\n\n{}\n") },
+		{"an empty line", landed(3, 40, false), func(*testing.T) []byte { return []byte("{}\n\n{}\n") }, Limits{},
 			2, 41, "empty line"},
 		{"a damaged gzip stream", landed(3, 40, true), func(t *testing.T) []byte {
 			gz := gzipped(t, lines(0, 1000))
 			return gz[:len(gz)/2]
-		}, 0, 0, "damaged gzip stream after line"},
-		{"not gzip at all", landed(3, 40, true), func(*testing.T) []byte { return lines(0, 3) },
+		}, Limits{}, 0, 0, "damaged gzip stream after line"},
+		{"not gzip at all", landed(3, 40, true), func(*testing.T) []byte { return lines(0, 3) }, Limits{},
 			0, 0, "damaged gzip stream after line 0"},
+		{"a line past the limit", landed(3, 40, false), func(*testing.T) []byte {
+			return []byte("{}\n{\"x\":\"" + strings.Repeat("y", 5000) + "\"}\n")
+		}, Limits{MaxLineBytes: 4096}, 2, 41, "the line is longer than 4096 bytes"},
+		{"a last line past the limit, no newline", landed(3, 40, false), func(*testing.T) []byte {
+			return []byte(strings.Repeat("y", 5000))
+		}, Limits{MaxLineBytes: 4096}, 1, 40, "the line is longer than 4096 bytes"},
+		{"an expansion past the object limit", landed(3, 40, true), func(t *testing.T) []byte {
+			return gzipped(t, lines(0, 100_000))
+		}, Limits{MaxObjectBytes: 1 << 20}, 0, 0, "expands past 1048576 bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			root := t.TempDir()
 			put(t, root, c.key, c.data(t))
-			r := NewReader(context.Background(), NewLocalStore(root), list(t, root), nil)
+			r, _ := reader(t, root, 3, 40, c.lim)
 			var err error
 			for err == nil {
-				_, err = r.Next()
+				_, err = r.Read()
 			}
 			require.NotEqual(t, io.EOF, err)
 			be, ok := badinput.As(err)
 			require.True(t, ok, "%T %v", err, err)
 			assert.Equal(t, c.key, be.Object)
-			assert.Equal(t, c.line, be.Line)
-			assert.Equal(t, c.offset, be.Offset)
 			if c.line > 0 {
+				assert.Equal(t, c.line, be.Line)
+				assert.Equal(t, c.offset, be.Offset)
 				assert.Equal(t, int32(3), be.Partition)
 				assert.Contains(t, err.Error(), fmt.Sprintf("%s line %d (partition 3, offset %d)", c.key, c.line, c.offset))
 			}
 			assert.Contains(t, be.Reason, c.reason)
+			require.NoError(t, r.Close())
+		})
+	}
+}
+
+// TestReaderGzipBomb reads a 4 GiB expansion from a few MB of gzip
+// members (RFC 1952 allows a file of several members, and Go's reader
+// reads them all): one endless line stops at the line limit, and many
+// lines at the ratio limit, each without holding more than a line.
+func TestReaderGzipBomb(t *testing.T) {
+	member := func(line bool) []byte {
+		var b bytes.Buffer
+		w, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		require.NoError(t, err)
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		if line {
+			copy(chunk[len(chunk)-1:], "\n")
+		}
+		for i := 0; i < 64; i++ {
+			_, err := w.Write(chunk)
+			require.NoError(t, err)
+		}
+		require.NoError(t, w.Close())
+		return b.Bytes()
+	}
+	for _, tc := range []struct {
+		name   string
+		lines  bool
+		lim    Limits
+		reason string
+	}{
+		{"one line", false, Limits{MaxCompressionRatio: 1 << 20}, "the line is longer than 67108864 bytes"},
+		{"many lines", true, Limits{}, "expands more than 250 times"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := member(tc.lines)
+			bomb := bytes.Repeat(m, 64) // 64 x 64 MiB = 4 GiB
+			root := t.TempDir()
+			put(t, root, landed(0, 0, true), bomb)
+			r, _ := reader(t, root, 0, 0, tc.lim)
+			var err error
+			n := 0
+			for err == nil {
+				_, err = r.Read()
+				n++
+			}
+			be, ok := badinput.As(err)
+			require.True(t, ok, "%v", err)
+			assert.Contains(t, be.Reason, tc.reason)
+			require.NoError(t, r.Close())
+			t.Logf("%d compressed bytes: %v after %d lines", len(bomb), err, n-1)
 		})
 	}
 }

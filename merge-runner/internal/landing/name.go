@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/datasurface/datasurface/merge-runner/internal/badinput"
 )
@@ -20,6 +21,7 @@ type File struct {
 	StartOffset int64
 	Gzip        bool
 	Size        int64
+	Modified    time.Time
 }
 
 // ParseName parses an object key whose base name is
@@ -111,7 +113,7 @@ func ListTopic(ctx context.Context, s Store, prefix, topic string) ([]File, erro
 		if f.Topic != topic {
 			return nil, &badinput.Error{Object: o.Key, Reason: fmt.Sprintf("landed object of topic %s is under topic %s", f.Topic, topic)}
 		}
-		f.Size = o.Size
+		f.Size, f.Modified = o.Size, o.Modified
 		files = append(files, f)
 	}
 	SortFiles(files)

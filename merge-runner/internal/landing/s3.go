@@ -139,7 +139,7 @@ func (s *S3Store) List(ctx context.Context, prefix string) ([]Object, error) {
 			return nil, s.error("list", prefix, err)
 		}
 		for _, o := range page.Contents {
-			out = append(out, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size)})
+			out = append(out, Object{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
 		}
 		if !aws.ToBool(page.IsTruncated) {
 			return out, nil

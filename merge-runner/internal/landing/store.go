@@ -3,7 +3,12 @@
 // (or .json.gz), one event per line, where the event on line i (counting
 // from 0) has offset startOffset+i.
 //
-// That holds only while the sink writes every record it consumes: a record
+// Reading is per partition (PartitionReader): a partition's objects in
+// offset order from the next offset to apply, stopping at a gap and
+// checking repeated offsets; ordering the partitions against each other is
+// the order package's job.
+//
+// Line-derived offsets hold only while the sink writes every record it consumes: a record
 // it drops (a tombstone under behavior.on.null.values=ignore) or a Kafka
 // transaction marker (exactly-once source connectors) takes an offset but
 // no line, and every later line of its file would be read one offset low.
@@ -24,6 +29,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Object is one stored object.
@@ -31,6 +37,9 @@ type Object struct {
 	// Key is the object's slash-separated key within the store.
 	Key  string
 	Size int64
+	// Modified is when the object was stored (S3 LastModified, a file's
+	// modification time): how long a gap has been seen is measured from it.
+	Modified time.Time
 }
 
 // Store is where landed objects live.
@@ -90,7 +99,7 @@ func (s *LocalStore) List(ctx context.Context, prefix string) ([]Object, error) 
 		if err != nil {
 			return err
 		}
-		out = append(out, Object{Key: key, Size: info.Size()})
+		out = append(out, Object{Key: key, Size: info.Size(), Modified: info.ModTime()})
 		return nil
 	})
 	if err != nil {

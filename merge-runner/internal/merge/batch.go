@@ -8,14 +8,14 @@ import (
 	"github.com/datasurface/datasurface/merge-runner/internal/badinput"
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
 	"github.com/datasurface/datasurface/merge-runner/internal/fold"
-	"github.com/datasurface/datasurface/merge-runner/internal/landing"
+	"github.com/datasurface/datasurface/merge-runner/internal/order"
 )
 
 // chunkSize is how many decoded events travel from the reader to the
 // folder at a time.
 const chunkSize = 1024
 
-// batch is the events of one commit, in (partition, offset) order. A live
+// batch is the events of one commit, in commit order. A live
 // table folds them as they arrive and keeps one entry per key; a forensic
 // table keeps them all, since every version counts.
 type batch struct {
@@ -23,12 +23,17 @@ type batch struct {
 	events [][]debezium.Event // forensic tables, in chunks
 	n      int
 	ops    opCounts
-	// pos is the position after the last event: what the commit records.
-	pos        landing.Position
+	// to is the ordering state after the last event: what the commit
+	// records.
+	to         order.State
 	bytes      int64
 	newestTsMs int64
-	// eof is set when the batch reached the end of the landed data.
-	eof bool
+	// eof is set when the batch reached the end of what may be applied
+	// now; holds say what stopped it short of the landed data, superseded
+	// counts the events the reader dropped so far.
+	eof        bool
+	holds      []order.Hold
+	superseded int64
 	// watermark is, for a watermark capture, the greatest watermark in the batch.
 	watermark *string
 }
@@ -83,11 +88,11 @@ func (b *batch) eachEvent(fn func(*debezium.Event)) {
 	}
 }
 
-// readBatch reads events from r until maxEvents events or maxBytes bytes
-// (whichever comes first; 0 means no bound) or the end of the data. One
-// goroutine reads and decodes while this one folds (live) or keeps
-// (forensic) what it decoded, so the two overlap.
-func readBatch(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, maxEvents int, maxBytes int64, keep bool) (*batch, error) {
+// readBatch reads events from m until maxEvents events or maxBytes bytes
+// (whichever comes first; 0 means no bound) or until nothing more may be
+// applied. One goroutine reads and decodes while this one folds (live) or
+// keeps (forensic) what it decoded, so the two overlap.
+func readBatch(ctx context.Context, m *order.Merger, maxEvents int, maxBytes int64, keep bool) (*batch, error) {
 	b := &batch{}
 	if keep {
 		b.events = [][]debezium.Event{}
@@ -106,12 +111,13 @@ func readBatch(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, ma
 		defer close(chunks)
 		chunk := make([]debezium.Event, 0, chunkSize)
 		n := 0
-		for (maxEvents <= 0 || n < maxEvents) && (maxBytes <= 0 || b.bytes < maxBytes) {
+		var last debezium.Event
+		for (maxEvents <= 0 || n < maxEvents) && (maxBytes <= 0 || b.bytes < maxBytes) || pairsWith(&last, m) {
 			if err := ctx.Err(); err != nil {
 				done <- err
 				return
 			}
-			rec, err := r.Next()
+			ev, size, err := m.Next()
 			if errors.Is(err, io.EOF) {
 				b.eof = true
 				break
@@ -120,15 +126,11 @@ func readBatch(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, ma
 				done <- err
 				return
 			}
-			ev, err := dec.Decode(rec)
-			if err != nil {
-				done <- err
-				return
-			}
-			b.bytes += int64(len(rec.Data)) + 1
+			b.bytes += int64(size)
 			b.newestTsMs = max(b.newestTsMs, ev.SourceTsMs)
 			n++
 			chunk = append(chunk, ev)
+			last = ev
 			if len(chunk) == chunkSize {
 				select {
 				case chunks <- chunk:
@@ -142,7 +144,9 @@ func readBatch(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, ma
 		if len(chunk) > 0 {
 			chunks <- chunk
 		}
-		b.pos = r.Position()
+		b.to = m.State()
+		b.holds = m.Holds()
+		b.superseded = m.Superseded()
 		done <- nil
 	}()
 	for c := range chunks {
@@ -161,6 +165,18 @@ func readBatch(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, ma
 		return nil, err
 	}
 	return b, nil
+}
+
+// pairsWith says whether the event m gives next is the create half of a
+// primary-key change whose delete half is last: a batch is never cut
+// between them, as the create may carry unchanged-TOAST values only the
+// deleted row holds (see fold.Folder).
+func pairsWith(last *debezium.Event, m *order.Merger) bool {
+	if last.Op != debezium.OpDelete {
+		return false
+	}
+	next := m.Peek()
+	return next != nil && fold.SameChange(last, next) && next.Op == debezium.OpCreate
 }
 
 // bad is bad input about the event read at object:line (partition, offset).

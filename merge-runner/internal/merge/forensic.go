@@ -2,12 +2,14 @@ package merge
 
 import (
 	"context"
+	"slices"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
 
 	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
+	"github.com/datasurface/datasurface/merge-runner/internal/fold"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
@@ -28,9 +30,10 @@ type version struct {
 // ends the key's current version (valid-to = the event's source time,
 // batch-out = this batch) and an upsert starts a new one (valid-from,
 // batch-in). Stored current versions that end are replaced: an equality
-// delete on (key, valid-to = null) removes the stored copy and the ended
-// copy is written with the batch's data, in one snapshot.
-func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *batch, batchNo int64, props iceberg.Properties, c *counts) error {
+// delete on (key, valid-to = null) removes the stored copy (merge-on-read),
+// or the files holding it are rewritten without it (copy-on-write), and the
+// ended copy is written with the batch's data, in one snapshot.
+func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *batch, batchNo int64, copyOnWrite bool, props iceberg.Properties, c *counts) error {
 	n := len(l.cols) - len(jobspec.HistoryColumns)
 	vFrom, vTo, bIn, bOut := n, n+1, n+2, n+3
 
@@ -40,6 +43,9 @@ func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *bat
 	}
 	var out []*version // versions to write, in the order they were made
 	var deletes [][]row.Value
+	ended := map[string]bool{} // keys whose stored current version ends
+	var endedKeys [][]row.Value
+	truncated := false
 	end := func(key string, ts int64) {
 		v := current[key]
 		if v == nil {
@@ -48,24 +54,37 @@ func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *bat
 		delete(current, key)
 		if v.stored {
 			deletes = append(deletes, l.deleteRowOf(v.row))
+			ended[key] = true
+			endedKeys = append(endedKeys, l.keyOf(v.row))
 			out = append(out, v)
 		}
 		v.row[vTo] = row.TimestampTZ(ts)
 		v.row[bOut] = row.Int64(batchNo)
 	}
 	var failed error
+	// A create that continues a primary-key change's delete takes the
+	// deleted version's unchanged-TOAST values (see fold.Folder).
+	var lastDel *debezium.Event
+	var lastEnded *version
 	b.eachEvent(func(ev *debezium.Event) {
 		if failed != nil {
 			return
 		}
+		del, ended := lastDel, lastEnded
+		if ev.Op != debezium.OpTombstone {
+			lastDel, lastEnded = nil, nil
+		}
 		ts := ev.SourceTsMs * 1000
 		switch ev.Op {
 		case debezium.OpTruncate:
+			truncated = true
 			for k := range current {
 				end(k, ts)
 			}
 		case debezium.OpDelete:
-			end(row.KeyString(ev.Key), ts)
+			k := row.KeyString(ev.Key)
+			lastDel, lastEnded = ev, current[k]
+			end(k, ts)
 		case debezium.OpCreate, debezium.OpRead, debezium.OpUpdate:
 			k := row.KeyString(ev.Key)
 			if ev.BeforeKey != nil {
@@ -74,6 +93,9 @@ func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *bat
 				}
 			}
 			prev := current[k]
+			if ev.Op == debezium.OpCreate && del != nil && fold.SameChange(del, ev) {
+				prev = ended
+			}
 			r := make([]row.Value, len(l.cols))
 			copy(r, ev.After)
 			for j := 0; j < n; j++ {
@@ -96,10 +118,6 @@ func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *bat
 	if failed != nil {
 		return failed
 	}
-	delFiles, err := l.writeDeletes(ctx, tx, deletes)
-	if err != nil {
-		return err
-	}
 	dataFiles, err := l.writeData(ctx, len(out), func(i int) []row.Value { return out[i].row }, func(i int, err error) error {
 		v := out[i]
 		return bad(v.object, v.line, v.part, v.off, "", "the row does not fit the table", err)
@@ -107,11 +125,25 @@ func stageForensic(ctx context.Context, tx *table.Transaction, l *layout, b *bat
 	if err != nil {
 		return err
 	}
-	if err := stageFiles(ctx, tx, dataFiles, delFiles, props); err != nil {
+	if copyOnWrite && len(endedKeys) > 0 {
+		// Rewrite the files holding the ended versions' stored copies.
+		var filter iceberg.BooleanExpression = iceberg.IsNull(iceberg.Reference(jobspec.ColValidTo))
+		if !truncated {
+			kf, err := target.KeyFilter(l.tbl.Schema(), l.keyCols, endedKeys)
+			if err != nil {
+				return err
+			}
+			filter = iceberg.NewAnd(kf, filter)
+		}
+		cols := append(slices.Clone(l.keyCols), jobspec.ColValidTo)
+		drop := func(r []row.Value) bool { return r[len(r)-1].IsNull() && ended[row.KeyString(r[:len(r)-1])] }
+		return l.rewriteMatching(ctx, tx, filter, cols, drop, dataFiles, props, c)
+	}
+	delFiles, err := l.writeDeletes(ctx, tx, deletes)
+	if err != nil {
 		return err
 	}
-	c.addFiles(dataFiles, delFiles)
-	return nil
+	return l.stage(ctx, tx, dataFiles, delFiles, props, c)
 }
 
 // storedCurrent reads the current versions (valid-to null) of the keys the

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
@@ -53,7 +54,9 @@ func itemsSpec(mode string, partitioned bool) *jobspec.Spec {
 	}
 }
 
-// ev renders a Debezium payload (no envelope) for the items table.
+// ev renders a Debezium payload (no envelope) for the items table. Its
+// commit order is its time: source.sequence is [tsMs, tsMs] (SourceInfo
+// writes ["<last commit LSN>","<LSN>"] as a string).
 func ev(op string, before, after string, tsMs int64) string {
 	if before == "" {
 		before = "null"
@@ -61,8 +64,8 @@ func ev(op string, before, after string, tsMs int64) string {
 	if after == "" {
 		after = "null"
 	}
-	return fmt.Sprintf(`{"before":%s,"after":%s,"source":{"version":"2.7.0.Final","connector":"postgresql","name":"acme","ts_ms":%d,"snapshot":"false","db":"shop","schema":"public","table":"items","txId":1,"lsn":1},"op":%q,"ts_ms":%d}`,
-		before, after, tsMs, op, tsMs+5)
+	return fmt.Sprintf(`{"before":%s,"after":%s,"source":{"version":"2.7.0.Final","connector":"postgresql","name":"acme","ts_ms":%d,"snapshot":"false","db":"shop","sequence":"[\"%d\",\"%d\"]","schema":"public","table":"items","txId":1,"lsn":%d},"op":%q,"ts_ms":%d}`,
+		before, after, tsMs, tsMs, tsMs, tsMs, op, tsMs+5)
 }
 
 func item(id int64, name, price, region string) string {
@@ -123,8 +126,11 @@ func (e *env) open(t *testing.T) catalog.Catalog {
 	return cat
 }
 
+// opts runs as if every landed object landed long ago: no partition of a
+// topic of several is waited for (tests of waiting set their own clock).
 func (e *env) opts() Options {
-	return Options{Store: landing.NewLocalStore(e.events), Prefix: "cdc", Retries: 3}
+	later := func() time.Time { return time.Now().Add(24 * time.Hour) }
+	return Options{Store: landing.NewLocalStore(e.events), Prefix: "cdc", Retries: 3, Now: later}
 }
 
 func (e *env) run(t *testing.T, spec *jobspec.Spec) []TableStats {
@@ -132,6 +138,14 @@ func (e *env) run(t *testing.T, spec *jobspec.Spec) []TableStats {
 	st, err := Run(context.Background(), e.catalog, spec, e.opts())
 	require.NoError(t, err)
 	return st
+}
+
+// table loads the spec's first table.
+func (e *env) table(t *testing.T, spec *jobspec.Spec) *table.Table {
+	t.Helper()
+	tbl, err := e.catalog.LoadTable(context.Background(), table.Identifier{spec.Target.Namespace, spec.Tables[0].Name})
+	require.NoError(t, err)
+	return tbl
 }
 
 // rows reads a table back as sorted strings, one per row.

@@ -148,6 +148,16 @@ func (l *layout) keyOf(r []row.Value) []row.Value {
 	return k
 }
 
+// stage adds the batch's files as the transaction's last snapshot and
+// counts them.
+func (l *layout) stage(ctx context.Context, tx *table.Transaction, dataFiles, delFiles []iceberg.DataFile, props iceberg.Properties, c *counts) error {
+	if err := stageFiles(ctx, tx, dataFiles, delFiles, props); err != nil {
+		return err
+	}
+	c.addFiles(dataFiles, delFiles)
+	return nil
+}
+
 // stageFiles adds the batch's files as the transaction's last snapshot,
 // which carries props (the position). A batch that changes no file (only
 // tombstones, a copy-on-write delete, deletes of rows the table does not

@@ -12,45 +12,14 @@ import (
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
 
-// stageLive stages a folded batch on tx for a live table: the table is
-// emptied on truncate, every touched key's stored row is removed and the
-// surviving rows are added, all in the transaction's last snapshot, which
-// carries props.
+// stageLive stages a folded batch on tx for a live table, as one snapshot
+// that carries props: a truncate replaces every file with the surviving
+// rows; otherwise every touched key's stored row is removed (equality
+// deletes, or a rewrite of the files holding it) and the surviving rows
+// are added.
 func stageLive(ctx context.Context, tx *table.Transaction, l *layout, res fold.Result, copyOnWrite bool, props iceberg.Properties, c *counts) error {
 	if err := fillUnavailable(ctx, l, res.Upserts); err != nil {
 		return err
-	}
-	if res.Truncate && l.tbl.CurrentSnapshot() != nil {
-		if err := tx.Delete(ctx, iceberg.AlwaysTrue{}, nil); err != nil {
-			return fmt.Errorf("emptying the table for a truncate: %w", err)
-		}
-	}
-	touched := make([][]row.Value, 0, len(res.Deletes)+len(res.Upserts))
-	if !res.Truncate {
-		touched = append(touched, res.Deletes...)
-		for _, u := range res.Upserts {
-			touched = append(touched, u.Key)
-		}
-	}
-	var delFiles []iceberg.DataFile
-	if len(touched) > 0 && l.tbl.CurrentSnapshot() != nil {
-		if copyOnWrite {
-			filter, err := target.KeyFilter(l.tbl.Schema(), l.keyCols, touched)
-			if err != nil {
-				return err
-			}
-			if err := tx.Delete(ctx, filter, nil); err != nil {
-				return fmt.Errorf("rewriting the files that hold the batch's keys: %w", err)
-			}
-		} else {
-			rows, err := deleteRows(ctx, l, touched)
-			if err != nil {
-				return err
-			}
-			if delFiles, err = l.writeDeletes(ctx, tx, rows); err != nil {
-				return fmt.Errorf("writing equality deletes: %w", err)
-			}
-		}
 	}
 	dataFiles, err := l.writeData(ctx, len(res.Upserts), func(i int) []row.Value { return res.Upserts[i].Row }, func(i int, err error) error {
 		u := &res.Upserts[i]
@@ -59,11 +28,43 @@ func stageLive(ctx context.Context, tx *table.Transaction, l *layout, res fold.R
 	if err != nil {
 		return err
 	}
-	if err := stageFiles(ctx, tx, dataFiles, delFiles, props); err != nil {
+	if res.Truncate {
+		return l.replaceAll(ctx, tx, dataFiles, props, c)
+	}
+	touched := make([][]row.Value, 0, len(res.Deletes)+len(res.Upserts))
+	touched = append(touched, res.Deletes...)
+	for _, u := range res.Upserts {
+		touched = append(touched, u.Key)
+	}
+	if len(touched) == 0 || l.tbl.CurrentSnapshot() == nil {
+		return l.stage(ctx, tx, dataFiles, nil, props, c)
+	}
+	if copyOnWrite {
+		filter, err := target.KeyFilter(l.tbl.Schema(), l.keyCols, touched)
+		if err != nil {
+			return err
+		}
+		set := keySet(touched)
+		return l.rewriteMatching(ctx, tx, filter, l.keyCols, func(k []row.Value) bool { return set[row.KeyString(k)] }, dataFiles, props, c)
+	}
+	rows, err := deleteRows(ctx, l, touched)
+	if err != nil {
 		return err
 	}
-	c.addFiles(dataFiles, delFiles)
-	return nil
+	delFiles, err := l.writeDeletes(ctx, tx, rows)
+	if err != nil {
+		return fmt.Errorf("writing equality deletes: %w", err)
+	}
+	return l.stage(ctx, tx, dataFiles, delFiles, props, c)
+}
+
+// keySet is keys as a set of row.KeyString.
+func keySet(keys [][]row.Value) map[string]bool {
+	set := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		set[row.KeyString(k)] = true
+	}
+	return set
 }
 
 // deleteRows are the equality delete rows for the touched keys. On an

@@ -1,10 +1,12 @@
 package merge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -14,6 +16,7 @@ import (
 	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
 	"github.com/datasurface/datasurface/merge-runner/internal/landing"
+	"github.com/datasurface/datasurface/merge-runner/internal/order"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
 
@@ -30,7 +33,15 @@ type Options struct {
 	Retries int
 	// Backoff is the first wait between retries; it doubles each time.
 	Backoff time.Duration
-	Logger  *slog.Logger
+	// Grace is how long missing landed events are waited for (0: the
+	// spec's grace_seconds, else jobspec.DefaultGraceSeconds); Now is the
+	// clock it is measured with (time.Now when nil).
+	Grace time.Duration
+	Now   func() time.Time
+	// Limits bound the reading of landed objects (zero fields: the spec's,
+	// else landing's defaults).
+	Limits landing.Limits
+	Logger *slog.Logger
 	// BeforeCommit and AfterCommit, when set, run around each batch's
 	// catalog commit; an error they return ends the run as if the process
 	// had died there. Crash tests use them.
@@ -59,6 +70,23 @@ func (e *CommitError) Error() string {
 
 func (e *CommitError) Unwrap() error { return e.Err }
 
+// IncompleteError is landed events still missing after the grace period:
+// what could be applied was; a later run resumes once they land.
+type IncompleteError struct {
+	Table string
+	Holds []order.Hold
+}
+
+func (e *IncompleteError) Error() string {
+	var parts []string
+	for _, h := range e.Holds {
+		if h.Gap != nil && h.Expired {
+			parts = append(parts, h.String())
+		}
+	}
+	return fmt.Sprintf("table %s: landed events are missing past the grace period: %s; the position stays before the gap: land the missing objects (or, if they are lost, rebuild the table from a new snapshot)", e.Table, strings.Join(parts, "; "))
+}
+
 // TableStats is what a run did to one table.
 type TableStats struct {
 	Table      string   `json:"table"`
@@ -76,6 +104,12 @@ type TableStats struct {
 	Position string `json:"position"`
 	// NewestSourceTsMs is the newest source.ts_ms the table has applied.
 	NewestSourceTsMs int64 `json:"newest_source_ts_ms"`
+	// Holds say why the run stopped before the end of the landed events:
+	// an offset gap, or a partition waited for (package order).
+	Holds []order.Hold `json:"holds,omitempty"`
+	// Superseded counts events dropped because a truncate committed after
+	// them had been applied already (topics of several partitions).
+	Superseded int64 `json:"superseded,omitempty"`
 }
 
 // counts accumulates files written by a batch.
@@ -104,6 +138,16 @@ func Run(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, opts Opti
 	if opts.Backoff == 0 {
 		opts.Backoff = 200 * time.Millisecond
 	}
+	if opts.Grace == 0 {
+		opts.Grace = time.Duration(spec.Source.Debezium.GraceSeconds) * time.Second
+		if opts.Grace == 0 {
+			opts.Grace = jobspec.DefaultGraceSeconds * time.Second
+		}
+	}
+	lim := spec.Source.Debezium.Limits
+	opts.Limits.MaxLineBytes = cmp.Or(opts.Limits.MaxLineBytes, lim.MaxLineBytes)
+	opts.Limits.MaxObjectBytes = cmp.Or(opts.Limits.MaxObjectBytes, lim.MaxObjectBytes)
+	opts.Limits.MaxCompressionRatio = cmp.Or(opts.Limits.MaxCompressionRatio, lim.MaxCompressionRatio)
 	var out []TableStats
 	for i := range spec.Tables {
 		st, err := runTable(ctx, cat, spec, &spec.Tables[i], opts)
@@ -140,20 +184,26 @@ func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *j
 		return stats, err
 	}
 	log.Info("starting", "files", len(files), "position", state.Position.Encode(), "batch", state.Batch)
-	reader := landing.NewReader(ctx, opts.Store, files, state.Position)
-	defer func() { _ = reader.Close() }()
+	open := func(st State) *order.Merger {
+		return order.New(ctx, opts.Store, files, dec, st.orderState(), order.Options{Grace: opts.Grace, Now: opts.Now, Limits: opts.Limits})
+	}
+	merger := open(state)
+	defer func() { _ = merger.Close() }()
 	// The next batch is read while this one is written and committed: one
 	// core decodes while the other writes Parquet. A failed commit drops it.
-	ahead := startRead(ctx, reader, dec, opts, t.Mode == jobspec.ModeForensic)
+	keep := t.Mode == jobspec.ModeForensic
+	ahead := startRead(ctx, merger, opts, keep)
 	defer func() { ahead.stop() }()
 	failures := 0
+	var last *batch
 	for {
 		b, err := ahead.wait()
 		if err != nil {
 			return stats, err
 		}
+		last = b
 		if !b.eof {
-			ahead = startRead(ctx, reader, dec, opts, t.Mode == jobspec.ModeForensic)
+			ahead = startRead(ctx, merger, opts, keep)
 		}
 		if b.n == 0 {
 			break
@@ -207,13 +257,26 @@ func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *j
 			return stats, err
 		}
 		ahead.stop()
-		_ = reader.Close()
-		reader = landing.NewReader(ctx, opts.Store, files, state.Position)
-		ahead = startRead(ctx, reader, dec, opts, t.Mode == jobspec.ModeForensic)
+		_ = merger.Close()
+		merger = open(state)
+		ahead = startRead(ctx, merger, opts, keep)
 	}
 	stats.Position = state.Position.Encode()
 	stats.NewestSourceTsMs = state.SourceTsMs
+	stats.Holds = last.holds
+	stats.Superseded = last.superseded
+	incomplete := false
+	for _, h := range stats.Holds {
+		log.Warn("landed events held back", "hold", h.String(), "expired", h.Expired)
+		incomplete = incomplete || (h.Gap != nil && h.Expired)
+	}
+	if stats.Superseded > 0 {
+		log.Warn("events dropped: a truncate committed after them was applied already", "events", stats.Superseded)
+	}
 	log.Info("done", "position", stats.Position, "batches", stats.Batches, "events", stats.Events)
+	if incomplete {
+		return stats, &IncompleteError{Table: name, Holds: stats.Holds}
+	}
 	return stats, nil
 }
 
@@ -225,12 +288,12 @@ type readAhead struct {
 	err    error
 }
 
-func startRead(ctx context.Context, r *landing.Reader, dec *debezium.Decoder, opts Options, keep bool) *readAhead {
+func startRead(ctx context.Context, m *order.Merger, opts Options, keep bool) *readAhead {
 	ctx, cancel := context.WithCancel(ctx)
 	a := &readAhead{done: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(a.done)
-		a.b, a.err = readBatch(ctx, r, dec, opts.MaxEvents, opts.MaxBytes, keep)
+		a.b, a.err = readBatch(ctx, m, opts.MaxEvents, opts.MaxBytes, keep)
 	}()
 	return a
 }
@@ -259,10 +322,10 @@ func commitBatch(ctx context.Context, tbl *table.Table, spec *jobspec.Spec, t *j
 	if err != nil {
 		return nil, err
 	}
-	props := iceberg.Properties(state.props(spec.Stream, b.pos, b.newestTsMs, b.watermark))
+	props := iceberg.Properties(state.props(spec.Stream, b.to, b.newestTsMs, b.watermark))
 	tx := tbl.NewTransaction()
 	if t.Mode == jobspec.ModeForensic {
-		err = stageForensic(ctx, tx, l, b, state.Batch+1, props, c)
+		err = stageForensic(ctx, tx, l, b, state.Batch+1, t.WriteMode == "copy_on_write", props, c)
 	} else {
 		err = stageLive(ctx, tx, l, b.fold.Result(), t.WriteMode == "copy_on_write", props, c)
 	}

@@ -3,7 +3,9 @@ package target
 import (
 	"context"
 	"fmt"
+	"iter"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -89,6 +91,75 @@ func Scan(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpressio
 	if err != nil {
 		return fmt.Errorf("scanning %v: %w", tbl.Identifier(), err)
 	}
+	return eachRow(tbl, recs, cols, fn)
+}
+
+// File is a data file a scan plan reaches: its tasks (one, or one per
+// split of a large file), each with the delete files that apply.
+type File struct {
+	Data  iceberg.DataFile
+	Tasks []table.FileScanTask
+}
+
+// Files plans the data files that may hold rows matching filter, each
+// with every delete file that applies to it. A plan with a row filter
+// leaves out the delete files whose metrics do not match the filter
+// (iceberg-go prunes delete manifest entries with the filter's inclusive
+// metrics evaluator): right for reading the matching rows, wrong for
+// reading whole files. So the filter picks the files, and an unfiltered
+// plan gives their tasks.
+func Files(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpression) ([]File, error) {
+	if tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	var want map[string]bool
+	if !filter.Equals(iceberg.AlwaysTrue{}) {
+		picked, err := tbl.Scan(table.WithRowFilter(filter)).PlanFiles(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("planning a scan of %v: %w", tbl.Identifier(), err)
+		}
+		if len(picked) == 0 {
+			return nil, nil
+		}
+		want = make(map[string]bool, len(picked))
+		for _, t := range picked {
+			want[t.File.FilePath()] = true
+		}
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("planning a scan of %v: %w", tbl.Identifier(), err)
+	}
+	var out []File
+	at := map[string]int{}
+	for _, t := range tasks {
+		p := t.File.FilePath()
+		if want != nil && !want[p] {
+			continue
+		}
+		i, ok := at[p]
+		if !ok {
+			i = len(out)
+			at[p] = i
+			out = append(out, File{Data: t.File})
+		}
+		out[i].Tasks = append(out[i].Tasks, t)
+	}
+	return out, nil
+}
+
+// ScanFile reads every row of a planned data file, its deletes applied,
+// with the named columns in that order, calling fn for each. The row
+// passed to fn is reused.
+func ScanFile(ctx context.Context, tbl *table.Table, f File, cols []string, fn func([]row.Value) error) error {
+	_, recs, err := tbl.Scan(table.WithSelectedFields(cols...)).ReadTasks(ctx, f.Tasks)
+	if err != nil {
+		return fmt.Errorf("reading %s of %v: %w", f.Data.FilePath(), tbl.Identifier(), err)
+	}
+	return eachRow(tbl, recs, cols, fn)
+}
+
+func eachRow(tbl *table.Table, recs iter.Seq2[arrow.RecordBatch, error], cols []string, fn func([]row.Value) error) error {
 	vals := make([]row.Value, len(cols))
 	for rec, err := range recs {
 		if err != nil {

@@ -40,18 +40,42 @@ func Ensure(ctx context.Context, cat catalog.Catalog, ns string, t *jobspec.Tabl
 		return nil, nil, err
 	}
 	evs, err := Plan(ns+"."+t.Name, tbl.Schema(), want)
-	if err != nil || len(evs) == 0 {
-		return tbl, nil, err
+	if err != nil {
+		return nil, nil, err
+	}
+	// The write mode is the model's choice and may change: the table's
+	// properties say it to other engines writing the table.
+	props := writeModeProps(t)
+	stale := false
+	for k, v := range props {
+		stale = stale || tbl.Properties()[k] != v
+	}
+	if len(evs) == 0 && !stale {
+		return tbl, nil, nil
 	}
 	tx := tbl.NewTransaction()
 	if err := Apply(tx, evs); err != nil {
 		return nil, nil, fmt.Errorf("table %s.%s: evolving the schema: %w", ns, t.Name, err)
+	}
+	if stale {
+		if err := tx.SetProperties(props); err != nil {
+			return nil, nil, fmt.Errorf("table %s.%s: setting the write mode: %w", ns, t.Name, err)
+		}
 	}
 	tbl, err = tx.Commit(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("table %s.%s: committing the schema evolution: %w", ns, t.Name, err)
 	}
 	return tbl, evs, nil
+}
+
+// writeModeProps are the table properties of the spec's write mode.
+func writeModeProps(t *jobspec.Table) iceberg.Properties {
+	mode := writeMergeOnRead
+	if t.WriteMode == "copy_on_write" {
+		mode = writeCopyOnWrite
+	}
+	return iceberg.Properties{table.WriteDeleteModeKey: mode, "write.update.mode": mode, "write.merge.mode": mode}
 }
 
 func create(ctx context.Context, cat catalog.Catalog, ns string, ident table.Identifier, t *jobspec.Table, sc *iceberg.Schema) (*table.Table, error) {
@@ -62,20 +86,12 @@ func create(ctx context.Context, cat catalog.Catalog, ns string, ident table.Ide
 	if err != nil {
 		return nil, err
 	}
-	mode := writeMergeOnRead
-	if t.WriteMode == "copy_on_write" {
-		mode = writeCopyOnWrite
-	}
-	props := iceberg.Properties{
-		"format-version":         "2",
-		table.WriteDeleteModeKey: mode,
-		"write.update.mode":      mode,
-		"write.merge.mode":       mode,
-		"datasurface.dataset":    t.Dataset,
-		// zstd at its fastest level: compressing is the largest part of
-		// writing a batch, and level 1 keeps most of the gain.
-		table.ParquetCompressionLevelKey: "1",
-	}
+	props := writeModeProps(t)
+	props["format-version"] = "2"
+	props["datasurface.dataset"] = t.Dataset
+	// zstd at its fastest level: compressing is the largest part of
+	// writing a batch, and level 1 keeps most of the gain.
+	props[table.ParquetCompressionLevelKey] = "1"
 	tbl, err := cat.CreateTable(ctx, ident, sc, catalog.WithPartitionSpec(spec), catalog.WithProperties(props))
 	if errors.Is(err, catalog.ErrTableAlreadyExists) {
 		// Another runner created it first.

@@ -272,6 +272,10 @@ func startCluster(bin string) (*pgServer, error) {
 		"-c fsync=off",
 		"-c synchronous_commit=off",
 		"-c full_page_writes=off",
+		// Logical decoding, for tests that read the WAL's commit order.
+		"-c wal_level=logical",
+		"-c max_replication_slots=64",
+		"-c max_wal_senders=16",
 	}, " ")
 	pgCtl := filepath.Join(bin, "pg_ctl")
 	if err := r.run(dir, cmdLog, pgCtl, "start", "-D", data, "-l", serverLog, "-w", "-t", "60", "-o", opts); err != nil {
