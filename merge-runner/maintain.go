@@ -9,19 +9,44 @@ import (
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 )
 
+// maintainSummary is the last line maintain prints: one JSON object.
+type maintainSummary struct {
+	Status          string           `json:"status"` // ok or failed
+	ExitCode        int              `json:"exit_code"`
+	Error           string           `json:"error,omitempty"`
+	Stream          string           `json:"stream"`
+	DurationSeconds float64          `json:"duration_seconds"`
+	Tables          []maintainedInfo `json:"tables"`
+}
+
+// maintainedInfo is one table's part of the summary.
+type maintainedInfo struct {
+	merge.MaintainStats
+	ExitCode int `json:"exit_code"`
+}
+
 func newMaintainCmd() *cobra.Command {
 	var c common
-	var opts merge.MaintainOptions
+	opts := merge.DefaultMaintainOptions()
 	cmd := &cobra.Command{
 		Use:   "maintain --job SPEC",
 		Short: "Compact data files, fold equality deletes and expire old snapshots",
 		Long: `Rewrites each table's small data files into files of --target-file-size with
 the equality deletes that apply to them folded in, removes equality deletes
 that no longer apply to any file, and expires snapshots, keeping the last
---keep-last and every one newer than --keep-newer-than. The table's applied
-position is carried onto the compaction snapshot, so expiry never loses it.`,
+--keep-last and every one newer than --keep-newer-than, then deletes the
+files only the expired snapshots referenced. The table's applied position
+(every datasurface.* summary property) is carried onto the compaction
+snapshot, so expiry never loses it.
+
+A table that fails does not stop the others. A file of an expired snapshot
+that cannot be deleted is a warning, not a failure: the expiry is committed
+and the file is left for orphan-file clean-up. Ends with one line of JSON on
+stdout: the status and exit code, and per table its status, error, warnings
+and what was done; the exit code is that of the worst failure.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			started := time.Now()
 			log, err := c.logger(cmd)
 			if err != nil {
 				return err
@@ -30,29 +55,39 @@ position is carried onto the compaction snapshot, so expiry never loses it.`,
 			if err != nil {
 				return err
 			}
-			cat, err := c.openCatalog(cmd.Context(), spec)
-			if err != nil {
+			sum := maintainSummary{Stream: spec.Stream, Tables: []maintainedInfo{}}
+			err = func() error {
+				cat, err := c.openCatalog(cmd.Context(), spec)
+				if err != nil {
+					return err
+				}
+				defer func() { _ = target.CloseCatalog(cat) }()
+				opts.Logger = log
+				stats, err := merge.Maintain(cmd.Context(), cat, spec, opts)
+				for _, st := range stats {
+					sum.Tables = append(sum.Tables, maintainedInfo{MaintainStats: st, ExitCode: exitCode(st.Err)})
+				}
 				return err
+			}()
+			sum.DurationSeconds = time.Since(started).Seconds()
+			sum.ExitCode = exitCode(err)
+			sum.Status = "ok"
+			if err != nil {
+				sum.Status, sum.Error = "failed", err.Error()
+				log.Error("maintenance failed", "error", err.Error(), "exit_code", sum.ExitCode)
 			}
-			defer func() { _ = target.CloseCatalog(cat) }()
-			opts.Logger = log
-			stats, err := merge.Maintain(cmd.Context(), cat, spec, opts)
-			writeJSONLine(cmd.OutOrStdout(), map[string]any{"status": status(err), "tables": stats})
-			return err
+			writeJSONLine(cmd.OutOrStdout(), sum)
+			if err != nil {
+				return &reportedError{err}
+			}
+			return nil
 		},
 	}
 	c.register(cmd)
 	f := cmd.Flags()
-	f.IntVar(&opts.KeepLast, "keep-last", 10, "snapshots always kept")
-	f.DurationVar(&opts.KeepNewerThan, "keep-newer-than", 7*24*time.Hour, "snapshots newer than this are kept")
-	f.Int64Var(&opts.TargetFileSize, "target-file-size", 0, "compaction's target data file size in bytes (default: Iceberg's 512 MiB)")
-	f.UintVar(&opts.MinInputFiles, "min-input-files", 5, "fewest small files in a partition worth rewriting")
+	f.IntVar(&opts.KeepLast, "keep-last", opts.KeepLast, "snapshots always kept")
+	f.DurationVar(&opts.KeepNewerThan, "keep-newer-than", opts.KeepNewerThan, "snapshots newer than this are kept")
+	f.Int64Var(&opts.TargetFileSize, "target-file-size", opts.TargetFileSize, "compaction's target data file size in bytes (default: Iceberg's 512 MiB)")
+	f.UintVar(&opts.MinInputFiles, "min-input-files", opts.MinInputFiles, "fewest small files in a partition worth rewriting")
 	return cmd
-}
-
-func status(err error) string {
-	if err != nil {
-		return "failed"
-	}
-	return "ok"
 }

@@ -263,3 +263,33 @@ func BenchmarkFold(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)*n/b.Elapsed().Seconds(), "events/s")
 }
+
+// A primary-key change reaches the runner as a delete of the old key and a
+// create of the new one with one source position
+// (RelationalChangeRecordEmitter#emitUpdateAsPrimaryKeyChangeRecord); the
+// create's unchanged-TOAST values are the deleted row's.
+func TestKeyChangeAsDeleteAndCreate(t *testing.T) {
+	at := func(ev debezium.Event, lsn int64) debezium.Event {
+		ev.LSN, ev.TxID = lsn, 7
+		return ev
+	}
+	t.Run("the old row is stored", func(t *testing.T) {
+		res := Fold(events(at(del(1), 50), at(create(r(2, "b", U)), 50)))
+		require.Len(t, res.Upserts, 1)
+		assert.Equal(t, k(1), res.Upserts[0].FillFrom, "filled from the deleted key's stored row")
+		assert.Equal(t, [][]row.Value{k(1)}, res.Deletes)
+		assert.Equal(t, 1, res.Counts.KeyChanges)
+	})
+	t.Run("the old row is earlier in the batch", func(t *testing.T) {
+		res := Fold(events(at(create(r(1, "a", s("long"))), 40), at(del(1), 50), tombstone(), at(create(r(2, "b", U)), 50)))
+		require.Len(t, res.Upserts, 1)
+		assert.Equal(t, r(2, "b", s("long")), res.Upserts[0].Row)
+		assert.Nil(t, res.Upserts[0].FillFrom)
+	})
+	t.Run("another change is not linked", func(t *testing.T) {
+		res := Fold(events(at(del(1), 50), at(create(r(2, "b", U)), 51)))
+		require.Len(t, res.Upserts, 1)
+		assert.Equal(t, k(2), res.Upserts[0].FillFrom, "its own key: the runner then reports no stored row")
+		assert.Zero(t, res.Counts.KeyChanges)
+	})
+}
