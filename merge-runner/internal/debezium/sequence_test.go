@@ -30,6 +30,10 @@ func TestSequence(t *testing.T) {
 		{`"[\"x\",\"2\"]"`, Sequence{}, true},
 		{`"24023928"`, Sequence{}, true},
 		{`"[1,2]"`, Sequence{}, true},
+		// The general path: spaces, a long number, escaped digits.
+		{`"[ \"7\" , null ]"`, Sequence{LastCommitLSN: 7, Valid: true}, false},
+		{`"[\"1234567890123456789\",\"1\"]"`, Sequence{LastCommitLSN: 1234567890123456789, LSN: 1, Valid: true}, false},
+		{`"[\"\u0031\",\"2\"]"`, Sequence{LastCommitLSN: 1, LSN: 2, Valid: true}, false},
 	} {
 		line := `{"before":null,"after":{"id":1,"name":"a"},"source":{"lsn":24023960,"sequence":` + tc.seq + `,"ts_ms":1},"op":"c","ts_ms":2}`
 		d, err := NewDecoder(tbl, preciseEncoding)

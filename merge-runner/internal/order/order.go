@@ -248,7 +248,6 @@ func (m *Merger) fill(p *part) error {
 // pick chooses the partition whose event comes next, or nil (with the
 // holds recorded) when none may.
 func (m *Merger) pick() (*part, error) {
-	now := m.opts.Now()
 	var next *part
 	for _, p := range m.parts {
 		if p.head == nil {
@@ -266,6 +265,7 @@ func (m *Merger) pick() (*part, error) {
 			next = p
 		}
 	}
+	now := m.opts.Now()
 	m.holds = m.holds[:0]
 	for _, p := range m.parts {
 		if g := p.r.Gap(); g != nil && p.head == nil {
