@@ -22,17 +22,23 @@ type SQLSource interface {
 	Rows(ctx context.Context, t *jobspec.Table, watermark string, after *string, fn func(r []row.Value, wm string) error) error
 }
 
-// RunSQL applies a postgres_snapshot or postgres_watermark spec.
+// RunSQL applies a postgres_snapshot (RunSnapshot) or postgres_watermark
+// spec.
 //
-// A snapshot replaces a live table's rows with the source's, in one commit
-// (the table is emptied and refilled atomically; memory holds the table's
-// rows). A watermark capture upserts the rows whose watermark column grew
+// A watermark capture upserts the rows whose watermark column grew
 // past the position the table records, in batches cut only where the
 // watermark changes, each commit recording the greatest watermark it
 // applied; a row's deletion at the source is not seen by a watermark.
 func RunSQL(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, src SQLSource, opts Options) ([]TableStats, error) {
 	if spec.Source.Postgres == nil {
 		return nil, &target.ConfigError{Msg: fmt.Sprintf("job spec %s: source kind %s has no source.postgres", spec.Stream, spec.Source.Kind)}
+	}
+	if spec.Source.Kind == jobspec.SourceSnapshot {
+		ss, ok := src.(SnapshotSource)
+		if !ok {
+			return nil, fmt.Errorf("job spec %s: the source cannot take a snapshot", spec.Stream)
+		}
+		return RunSnapshot(ctx, cat, spec, ss, opts)
 	}
 	if opts.MaxEvents == 0 {
 		opts.MaxEvents = spec.Batch.MaxEvents
@@ -52,11 +58,7 @@ func runSQLTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t
 	name := spec.Target.Namespace + "." + t.Name
 	stats := TableStats{Table: name}
 	watermark := spec.Source.Postgres.WatermarkColumn
-	snapshot := spec.Source.Kind == jobspec.SourceSnapshot
-	if snapshot && t.Mode == jobspec.ModeForensic {
-		return stats, &target.ConfigError{Msg: fmt.Sprintf("table %s: a forensic history of a sql_snapshot capture is not supported; capture the datastore with sql_watermark or debezium_cdc", name)}
-	}
-	if !snapshot && watermark == "" {
+	if watermark == "" {
 		return stats, &target.ConfigError{Msg: fmt.Sprintf("job spec %s: a watermark source needs source.postgres.watermark_column", spec.Stream)}
 	}
 	tbl, evs, err := target.Ensure(ctx, cat, spec.Target.Namespace, t)
@@ -96,12 +98,9 @@ func runSQLTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t
 	}
 
 	b := newBatch(keep, 1<<12)
-	if snapshot {
-		b.add(debezium.Event{Op: debezium.OpTruncate, SourceTsMs: now})
-	}
 	last := ""
 	err = src.Rows(ctx, t, watermark, state.Watermark, func(r []row.Value, wm string) error {
-		if !snapshot && b.n >= opts.MaxEvents && opts.MaxEvents > 0 && wm != last {
+		if b.n >= opts.MaxEvents && opts.MaxEvents > 0 && wm != last {
 			// Cut only where the watermark changes: the next run reads
 			// strictly above the recorded one.
 			w := last
@@ -112,12 +111,9 @@ func runSQLTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t
 			b = newBatch(keep, 1<<12)
 		}
 		last = wm
-		ev := debezium.Event{Op: debezium.OpRead, Key: pick(r, keys), After: r, SourceTsMs: now}
-		if !snapshot {
-			ev.Op = debezium.OpUpdate
-			if ms, ok := timestampMs(wm); ok {
-				ev.SourceTsMs = ms
-			}
+		ev := debezium.Event{Op: debezium.OpUpdate, Key: pick(r, keys), After: r, SourceTsMs: now}
+		if ms, ok := timestampMs(wm); ok {
+			ev.SourceTsMs = ms
 		}
 		b.add(ev)
 		return nil
@@ -129,11 +125,9 @@ func runSQLTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t
 	if err != nil {
 		return stats, err
 	}
-	if snapshot || b.n > 0 {
-		if !snapshot {
-			w := last
-			b.watermark = &w
-		}
+	if b.n > 0 {
+		w := last
+		b.watermark = &w
 		if err := commit(b); err != nil {
 			return stats, err
 		}

@@ -37,6 +37,9 @@ const (
 	// PropTruncate is the sequence of the last truncate applied,
 	// [lastCommitLsn,lsn].
 	PropTruncate = "datasurface.truncate-sequence"
+	// PropKeyState is, for a snapshot capture, the file of (key, row hash)
+	// pairs the run left: what the next run compares the source with.
+	PropKeyState = "datasurface.key-state"
 )
 
 // State is what a table's history says has been applied.
@@ -46,6 +49,8 @@ type State struct {
 	SourceTsMs int64
 	// Watermark is a watermark capture's position; nil before the first batch.
 	Watermark *string
+	// KeyState is a snapshot capture's key state file (PropKeyState).
+	KeyState string
 	// Seqs and Truncate are the per-partition sequences and the last
 	// truncate's (package order).
 	Seqs     map[int32]debezium.Sequence
@@ -74,6 +79,7 @@ func ReadState(tbl *table.Table) (State, error) {
 				if wm, ok := snap.Summary.Properties[PropWatermark]; ok {
 					st.Watermark = &wm
 				}
+				st.KeyState = snap.Summary.Properties[PropKeyState]
 				if st.Seqs, err = parseSeqs(snap.Summary.Properties[PropSequence]); err != nil {
 					return State{}, fmt.Errorf("table %v snapshot %d: property %s: %w", tbl.Identifier(), snap.SnapshotID, PropSequence, err)
 				}

@@ -116,13 +116,15 @@ func sqlCatalog(name string, db *sql.DB, d sqlcat.SupportedDialect, props iceber
 		_ = db.Close()
 		return nil, fmt.Errorf("SQL catalog %s: %w", where, err)
 	}
-	return &ownedSQL{cat, db}, nil
+	return &ownedSQL{cat, db, d}, nil
 }
 
-// ownedSQL closes the database handle this package opened with the catalog.
+// ownedSQL closes the database handle this package opened with the
+// catalog, and commits several tables at once (multicommit.go).
 type ownedSQL struct {
 	*sqlcat.Catalog
-	db *sql.DB
+	db      *sql.DB
+	dialect sqlcat.SupportedDialect
 }
 
 func (c *ownedSQL) Close() error {
