@@ -36,7 +36,7 @@ func main() {
 	}
 }
 
-const usage = "usage: merge-bench prepare|events|merge|ceiling|verify|pgmerge|report [flags] (-h for a step's flags)"
+const usage = "usage: merge-bench prepare|events|merge|ceiling|verify|pgmerge|snap-prepare|snap-copy|snap-merge|snap-change|report [flags] (-h for a step's flags)"
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
@@ -89,6 +89,25 @@ func run(ctx context.Context, args []string) error {
 				return fmt.Errorf("pgmerge needs --dsn or DATASURFACE_BENCH_PG_DSN")
 			}
 			return bench.PGMerge(ctx, os.Stdout, o)
+		}
+	case "snap-prepare", "snap-copy", "snap-merge", "snap-change":
+		var o bench.SnapOptions
+		fs.StringVar(&o.DSN, "dsn", os.Getenv("DATASURFACE_BENCH_PG_DSN"), "PostgreSQL DSN (default $DATASURFACE_BENCH_PG_DSN)")
+		fs.Int64Var(&o.Rows, "rows", 10_000_000, "rows of each source table")
+		fs.IntVar(&o.Tables, "tables", 1, "source tables of the store (1 or 2)")
+		fs.BoolVar(&o.Forensic, "forensic", false, "write history tables")
+		fs.Float64Var(&o.Fraction, "fraction", 0.0001, "fraction of rows snap-change updates")
+		fs.Uint64Var(&o.Seed, "seed", 1, "which rows snap-change picks")
+		steps := map[string]func(context.Context, io.Writer, bench.SnapOptions) error{
+			"snap-prepare": bench.SnapPrepare, "snap-copy": bench.SnapCopy, "snap-merge": bench.SnapMerge, "snap-change": bench.SnapChange,
+		}
+		f := steps[cmd]
+		step = func() error {
+			o.Dir = *dir
+			if o.DSN == "" {
+				return fmt.Errorf("%s needs --dsn or DATASURFACE_BENCH_PG_DSN", cmd)
+			}
+			return f(ctx, os.Stdout, o)
 		}
 	case "report":
 		if err := fs.Parse(args); err != nil {

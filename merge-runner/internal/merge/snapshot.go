@@ -73,7 +73,7 @@ func RunSnapshot(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, s
 		tables = append(tables, st)
 	}
 	defer closeAll(tables)
-	err := src.Snapshot(ctx, sources, func(si int, r []row.Value) error {
+	err := pipeline(ctx, src, sources, func(ctx context.Context, si int, r []row.Value) error {
 		for _, st := range tables {
 			if st.source == si {
 				if err := st.row(ctx, r); err != nil {
@@ -124,6 +124,78 @@ func RunSnapshot(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, s
 			"inserted", st.stats.Inserted, "updated", st.stats.Updated, "deleted", st.stats.Deleted, "files", st.stats.Files)
 	}
 	return statsOf(tables), nil
+}
+
+// pipeline reads the source on this goroutine and hands its rows, in
+// chunks, to consume on another: one core decodes while the other compares
+// and writes. Chunks are reused once consumed.
+func pipeline(ctx context.Context, src SnapshotSource, sources []*jobspec.Table, consume func(context.Context, int, []row.Value) error) error {
+	const rowsPerChunk = 1024
+	type chunk struct {
+		src  int
+		n    int
+		rows [][]row.Value
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan *chunk, 4)
+	free := make(chan *chunk, 8)
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for c := range full {
+			for i := 0; i < c.n && err == nil; i++ {
+				err = consume(ctx, c.src, c.rows[i])
+			}
+			if err != nil {
+				cancel()
+				for range full { // let the reader finish
+				}
+				break
+			}
+			free <- c
+		}
+		done <- err
+	}()
+	var cur *chunk
+	send := func() error {
+		if cur == nil || cur.n == 0 {
+			return nil
+		}
+		select {
+		case full <- cur:
+			cur = nil
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := src.Snapshot(ctx, sources, func(si int, r []row.Value) error {
+		if cur != nil && (cur.src != si || cur.n == rowsPerChunk) {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		if cur == nil {
+			select {
+			case cur = <-free:
+			default:
+				cur = &chunk{rows: make([][]row.Value, rowsPerChunk)}
+			}
+			cur.src, cur.n = si, 0
+		}
+		cur.rows[cur.n] = append(cur.rows[cur.n][:0], r...)
+		cur.n++
+		return nil
+	})
+	if err == nil {
+		err = send()
+	}
+	close(full)
+	if cerr := <-done; cerr != nil {
+		return cerr // the consumer's error is the cause; the reader's follows from it
+	}
+	return err
 }
 
 // snapTable is one Iceberg table of a snapshot run.

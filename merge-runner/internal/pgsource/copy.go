@@ -225,34 +225,76 @@ func (sc *sourceColumn) plan(table string) error {
 	return nil
 }
 
-// copyReader parses a binary COPY stream.
+// copyReader parses a binary COPY stream from its own buffer: a field's
+// bytes are decoded where they lie.
 type copyReader struct {
-	br   *bufio.Reader
-	cols []sourceColumn
+	src  io.Reader
 	buf  []byte
+	r, w int // unread bytes are buf[r:w]
+	cols []sourceColumn
 	n    int64 // tuples read
 }
 
+const copyBufSize = 1 << 20
+
+// ensure makes n bytes readable at buf[r:].
+func (r *copyReader) ensure(n int) error {
+	if r.w-r.r >= n {
+		return nil
+	}
+	if r.buf == nil {
+		r.buf = make([]byte, copyBufSize)
+	}
+	if n > len(r.buf) {
+		nb := make([]byte, n+copyBufSize)
+		r.w = copy(nb, r.buf[r.r:r.w])
+		r.buf, r.r = nb, 0
+	} else if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	for r.w-r.r < n {
+		m, err := r.src.Read(r.buf[r.w:])
+		r.w += m
+		if err != nil && r.w-r.r < n {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *copyReader) take(n int) ([]byte, error) {
+	if err := r.ensure(n); err != nil {
+		return nil, err
+	}
+	b := r.buf[r.r : r.r+n]
+	r.r += n
+	return b, nil
+}
+
 func (r *copyReader) header() error {
-	var h [len(copySignature) + 8]byte
-	if _, err := io.ReadFull(r.br, h[:]); err != nil {
+	h, err := r.take(len(copySignature) + 8)
+	if err != nil {
 		return fmt.Errorf("COPY header: %w", err)
 	}
 	if string(h[:len(copySignature)]) != copySignature {
 		return errors.New("COPY stream has no binary signature")
 	}
 	ext := binary.BigEndian.Uint32(h[len(copySignature)+4:])
-	_, err := r.br.Discard(int(ext))
+	_, err = r.take(int(ext))
 	return err
 }
 
 // next reads one tuple into vals; io.EOF after the trailer.
 func (r *copyReader) next(vals []row.Value) error {
-	var fc [2]byte
-	if _, err := io.ReadFull(r.br, fc[:]); err != nil {
+	fc, err := r.take(2)
+	if err != nil {
 		return fmt.Errorf("COPY stream ended without its trailer: %w", err)
 	}
-	n := int16(binary.BigEndian.Uint16(fc[:]))
+	n := int16(binary.BigEndian.Uint16(fc))
 	if n == -1 {
 		return io.EOF
 	}
@@ -261,11 +303,11 @@ func (r *copyReader) next(vals []row.Value) error {
 	}
 	r.n++
 	for i := range r.cols {
-		var l [4]byte
-		if _, err := io.ReadFull(r.br, l[:]); err != nil {
+		l, err := r.take(4)
+		if err != nil {
 			return err
 		}
-		size := int32(binary.BigEndian.Uint32(l[:]))
+		size := int32(binary.BigEndian.Uint32(l))
 		c := &r.cols[i]
 		if size < 0 {
 			if !c.spec.Nullable {
@@ -274,11 +316,8 @@ func (r *copyReader) next(vals []row.Value) error {
 			vals[i] = row.Null()
 			continue
 		}
-		if cap(r.buf) < int(size) {
-			r.buf = make([]byte, size)
-		}
-		b := r.buf[:size]
-		if _, err := io.ReadFull(r.br, b); err != nil {
+		b, err := r.take(int(size))
+		if err != nil {
 			return err
 		}
 		v, err := c.decode(c.spec, b)
@@ -331,9 +370,16 @@ func intValue(c *jobspec.Column, b []byte) (row.Value, error) {
 
 // intOf range-checks an integer for its column, as the to_jsonb path does.
 func intOf(c *jobspec.Column, n int64) (row.Value, error) {
-	lim := map[string]int64{"int8": math.MaxInt8, "int16": math.MaxInt16, "int32": math.MaxInt32}[c.Type]
-	if c.Type == "int64" {
+	var lim int64
+	switch c.Type {
+	case "int64":
 		return row.Int64(n), nil
+	case "int8":
+		lim = math.MaxInt8
+	case "int16":
+		lim = math.MaxInt16
+	default:
+		lim = math.MaxInt32
 	}
 	if n < -lim-1 || n > lim {
 		return row.Value{}, fmt.Errorf("%d does not fit %s", n, c.Type)
@@ -358,11 +404,77 @@ func floatValue(c *jobspec.Column, b []byte) (row.Value, error) {
 }
 
 func decimalText(c *jobspec.Column, b []byte) (row.Value, error) {
+	if v, ok := quickDecimal(c, b); ok {
+		return v, nil
+	}
 	s := string(b)
 	if s == "NaN" || strings.HasSuffix(s, "Infinity") {
 		return row.Value{}, fmt.Errorf("%s does not fit decimal", s)
 	}
 	return decimal(s, c)
+}
+
+// quickDecimal reads numeric's text ([-]digits[.digits]) of at most 18
+// significant digits at the column's scale without big integers; anything
+// else (more digits, more decimal places than the scale, an exponent)
+// takes decimal's exact path and its errors.
+func quickDecimal(c *jobspec.Column, b []byte) (row.Value, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var n int64
+	digits, frac, seenDot := 0, 0, false
+	for _, ch := range b {
+		switch {
+		case ch == '.' && !seenDot:
+			seenDot = true
+		case ch >= '0' && ch <= '9':
+			if n == 0 && ch == '0' && !seenDot {
+				continue // leading zeros
+			}
+			if seenDot {
+				frac++
+			}
+			if n != 0 || ch != '0' {
+				digits++
+			}
+			n = n*10 + int64(ch-'0')
+			if digits > 18 {
+				return row.Value{}, false
+			}
+		default:
+			return row.Value{}, false
+		}
+	}
+	if len(b) == 0 || frac > c.Scale {
+		return row.Value{}, false
+	}
+	for ; frac < c.Scale; frac++ {
+		if n > math.MaxInt64/10 {
+			return row.Value{}, false
+		}
+		n *= 10
+		if n != 0 {
+			digits++
+		}
+	}
+	if c.Precision > 0 && countDigits(n) > c.Precision {
+		return row.Value{}, false
+	}
+	if neg {
+		n = -n
+	}
+	return row.Decimal(n, int32(c.Scale)), true
+}
+
+func countDigits(n int64) int {
+	d := 0
+	for n != 0 {
+		n /= 10
+		d++
+	}
+	return d
 }
 
 func textValue(c *jobspec.Column, b []byte) (row.Value, error) {
@@ -505,11 +617,17 @@ func (s *Source) copyTable(ctx context.Context, tx pgx.Tx, t *jobspec.Table, fn 
 	pr, pw := io.Pipe()
 	copyDone := make(chan error, 1)
 	go func() {
-		_, err := tx.Conn().PgConn().CopyTo(ctx, pw, q)
+		// PostgreSQL sends a CopyData message per row: batch them into
+		// large writes, or every row is a hand-over between goroutines.
+		bw := bufio.NewWriterSize(pw, 1<<18)
+		_, err := tx.Conn().PgConn().CopyTo(ctx, bw, q)
+		if err == nil {
+			err = bw.Flush()
+		}
 		_ = pw.CloseWithError(err)
 		copyDone <- err
 	}()
-	rd := &copyReader{br: bufio.NewReaderSize(pr, 1<<20), cols: cols}
+	rd := &copyReader{src: pr, cols: cols}
 	readErr := func() error {
 		if err := rd.header(); err != nil {
 			return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -143,5 +145,29 @@ func TestSnapshotRefusesWhatTheModelCannotRead(t *testing.T) {
 		require.True(t, errors.As(err, &ce), "%v", err)
 		assert.Contains(t, err.Error(), tc.reason)
 		assert.Equal(t, tc.col.Name, ce.Column)
+	}
+}
+
+// TestQuickDecimalAgreesWithDecimal: the fast path reads what the exact
+// path reads, or leaves the value to it.
+func TestQuickDecimalAgreesWithDecimal(t *testing.T) {
+	c := &jobspec.Column{Name: "d", Type: "decimal", Precision: 12, Scale: 3}
+	r := rand.New(rand.NewPCG(1, 2))
+	cases := []string{"0", "-0", "0.000", "1.5", "-1.500", "999999999.999", "1000000000.000", "0.0001", "12345678901234567890", "007.25", "-0.001"}
+	for range 2000 {
+		s := strconv.FormatInt(r.Int64N(1e13)-5e12, 10)
+		if d := r.IntN(5); d > 0 && len(s) > d {
+			s = s[:len(s)-d] + "." + s[len(s)-d:]
+		}
+		cases = append(cases, s)
+	}
+	for _, s := range cases {
+		want, werr := decimal(s, c)
+		got, ok := quickDecimal(c, []byte(s))
+		if !ok {
+			continue
+		}
+		require.NoError(t, werr, s)
+		assert.True(t, row.Equal(want, got), "%s: %v != %v", s, want, got)
 	}
 }
