@@ -6,6 +6,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -82,32 +83,18 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	}
 
 	r.Compatibility = model.Compatibility(in.Base, in.Head)
-	// A producer may deprecate a dataset its consumers still sink: that is
-	// how they learn to move. Their unacknowledged sinks, an error in a
-	// region the producer cannot edit, become warnings for this change.
+	judgeDeprecatedSinks(in.Base, in.Head, r.Compatibility, r.Problems)
 	for _, e := range r.Compatibility {
-		if e.Rule != model.RuleDeprecate {
-			continue
-		}
-		for i := range r.Problems {
-			p := &r.Problems[i]
-			if p.Code == "sink-deprecated" && p.Severity == lint.Error && strings.HasPrefix(p.Message, e.Dataset+" is deprecated") {
-				p.Severity = lint.Warning
-				p.Message += " (deprecated by this merge request: the workspace's owner should acknowledge or move; the dataset cannot be removed while it is sunk)"
-			}
-		}
-	}
-	for _, e := range r.Compatibility {
-		where := e.Dataset
-		if e.Path != "" {
-			where += " column " + e.Path
-		}
 		switch {
 		case !e.Allowed:
-			r.Problems = append(r.Problems, lint.Problem{Code: CodeCompatPref + e.Rule, Severity: lint.Error, Pos: e.Pos, Path: where,
-				Message: fmt.Sprintf("%s: %s (rule %s); consumers could no longer read it", where, e.Message, e.Rule)})
+			msg := evolutionText(e)
+			if e.Rule != model.RuleDropDataset { // whose message names the consumers already
+				msg += "; " + consumersText(e.Consumers) + " could no longer read it"
+			}
+			r.Problems = append(r.Problems, lint.Problem{Code: CodeCompatPref + e.Rule, Severity: lint.Error, Pos: e.Pos, Path: evolutionPath(e),
+				Message: msg + " (rule " + e.Rule + ")"})
 		case e.Warning:
-			r.Problems = append(r.Problems, lint.Problem{Code: CodeCompatPref + e.Rule, Severity: lint.Warning, Pos: e.Pos, Path: where, Message: e.Message})
+			r.Problems = append(r.Problems, lint.Problem{Code: CodeCompatPref + e.Rule, Severity: lint.Warning, Pos: e.Pos, Path: evolutionPath(e), Message: e.Message})
 		}
 	}
 	lint.Sort(r.Problems)
@@ -118,15 +105,158 @@ func Run(ctx context.Context, in Input) (*Result, error) {
 	opts := in.Generator
 	opts.Scope = generator.ChangeScope(in.Base, in.Head)
 	plan, err := generator.PlanContext(ctx, in.Base, in.Head, opts)
-	if err != nil {
+	var side *generator.SideError
+	switch {
+	case err == nil:
+		r.Plan = plan
+	case errors.As(err, &side) && side.Side == generator.SideHead:
+		// What check passes, the default branch must generate and publish.
+		r.Problems = append(r.Problems, lint.Problem{Code: CodePlan, Severity: lint.Error,
+			Message: "the proposed model cannot be rendered, so generate and publish would fail once it merges: " + side.Err.Error() + "; change the model so that it renders"})
+		lint.Sort(r.Problems)
+	case errors.As(err, &side):
 		// The base is the target branch; if it does not render, say so
-		// rather than fail the whole check.
+		// rather than block every change, the one that repairs it included.
 		r.Problems = append(r.Problems, lint.Problem{Code: CodePlan, Severity: lint.Warning,
-			Message: "the plan could not be made: " + err.Error()})
-		return r, nil
+			Message: "the plan could not be made: the target branch's model does not render (" + side.Err.Error() + "); the proposed model renders"})
+		lint.Sort(r.Problems)
+	default:
+		return nil, err
 	}
-	r.Plan = plan
 	return r, nil
+}
+
+// judgeDeprecatedSinks refines lint's sink-deprecated warnings, which lint
+// never makes errors (a deprecation must leave the default branch valid
+// while consumers still sink the dataset): a sink this merge request adds
+// on a deprecated dataset without deprecations_allowed is refused, since a
+// consumer must not start on data being retired; the existing sinks of a
+// dataset this merge request deprecates say so.
+func judgeDeprecatedSinks(base, head *model.Model, compat []model.DatasetEvolution, ps []lint.Problem) {
+	at := map[model.Pos]*lint.Problem{}
+	for i := range ps {
+		if ps[i].Code == lintSinkDeprecated {
+			at[ps[i].Pos] = &ps[i]
+		}
+	}
+	if len(at) == 0 {
+		return
+	}
+	deprecatedHere := map[string]bool{}
+	for _, e := range compat {
+		if e.Rule == model.RuleDeprecate {
+			deprecatedHere[e.Dataset] = true
+		}
+	}
+	// A zone the two sides share is unchanged: its sinks are not new.
+	shared := map[*model.Zone]bool{}
+	for _, z := range base.Zones {
+		shared[z] = true
+	}
+	before := map[string]bool{} // workspace \x00 datastore.dataset
+	for _, z := range base.Zones {
+		for _, t := range z.Defs {
+			for _, w := range t.Workspaces {
+				for _, g := range w.Groups {
+					for _, s := range g.Sinks {
+						before[w.Name+"\x00"+s.String()] = true
+					}
+				}
+			}
+		}
+	}
+	stores := map[string]*model.Datastore{}
+	for _, z := range head.Zones {
+		for _, t := range z.Defs {
+			for _, ds := range t.Datastores {
+				stores[ds.Name] = ds
+			}
+			for _, w := range t.Workspaces {
+				for i := range w.Transformers {
+					if out := w.Transformers[i].Output; out != nil {
+						stores[out.Name] = out
+					}
+				}
+			}
+		}
+	}
+	for _, z := range head.Zones {
+		for _, t := range z.Defs {
+			for _, w := range t.Workspaces {
+				for _, g := range w.Groups {
+					for _, s := range g.Sinks {
+						p := at[s.Pos]
+						if p == nil {
+							continue
+						}
+						ds := stores[s.Datastore]
+						var d *model.Dataset
+						if ds != nil {
+							for i := range ds.Datasets {
+								if ds.Datasets[i].Name == s.Dataset {
+									d = &ds.Datasets[i]
+								}
+							}
+						}
+						dep := lint.DeprecationOf(ds, d)
+						if dep == nil {
+							continue
+						}
+						isNew := !shared[z] && !before[w.Name+"\x00"+s.String()]
+						switch {
+						case isNew && !s.DeprecationsAllowed:
+							p.Severity = lint.Error
+							p.Message = fmt.Sprintf("%s is deprecated (%s), and this merge request adds it as a new sink of workspace %s: a new consumer must not start on data being retired; sink%s instead, or acknowledge the deprecation with {dataset: %s, deprecations_allowed: true}",
+								s, dep.Reason, w.Name, replacementOrElse(dep), s)
+						case deprecatedHere[s.String()]:
+							p.Message += " (deprecated by this merge request: the workspace's owner should acknowledge or move; the dataset cannot be removed while it is sunk)"
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// lintSinkDeprecated is lint's code for a sink on a deprecated dataset.
+const lintSinkDeprecated = "sink-deprecated"
+
+func replacementOrElse(dep *model.Deprecation) string {
+	if dep.Replacement != "" {
+		return " " + dep.Replacement
+	}
+	return " its replacement"
+}
+
+// evolutionText says an evolution once: "<dataset> column <what changed>".
+func evolutionText(e model.DatasetEvolution) string {
+	switch {
+	case e.Path != "" && strings.HasPrefix(e.Message, e.Path+" "):
+		return e.Dataset + " column " + e.Message
+	case e.Path != "":
+		return e.Dataset + " column " + e.Path + ": " + e.Message
+	}
+	return e.Dataset + ": " + e.Message
+}
+
+// evolutionPath is the object an evolution concerns, in lint's path form.
+func evolutionPath(e model.DatasetEvolution) string {
+	store, set, _ := strings.Cut(e.Dataset, ".")
+	p := "datastore:" + store + "/dataset:" + set
+	if e.Path != "" {
+		p += "/column:" + e.Path
+	}
+	return p
+}
+
+func consumersText(ws []string) string {
+	switch len(ws) {
+	case 0:
+		return "consumers"
+	case 1:
+		return "its consumer " + ws[0]
+	}
+	return "its consumers " + strings.Join(ws, ", ")
 }
 
 // Passed reports whether the change may merge: no error of any kind.

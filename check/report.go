@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"strings"
+	"unicode"
 
 	"github.com/datasurface/datasurface/generator"
 	"github.com/datasurface/datasurface/model/lint"
@@ -96,6 +97,94 @@ func (r *Result) Markdown() string {
 	fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", html.EscapeString(r.Plan.SummaryLine()))
 	b.WriteString(r.Plan.Markdown())
 	b.WriteString("\n</details>\n")
+	return b.String()
+}
+
+// humanArtifacts is how many changed artifacts the human output lists.
+const humanArtifacts = 20
+
+// Human is check's terminal output: the verdict, every problem at its
+// file:line:column as validate prints them, the regions changed with their
+// owners, the plan's summary and the artifacts it changes, and the counts.
+// what names the proposed model in the counts line.
+func (r *Result) Human(what string) string {
+	var b strings.Builder
+	errs, warns, infos := lint.Count(r.Problems)
+	if r.Passed() {
+		b.WriteString("check passed: the change may merge\n")
+	} else {
+		fmt.Fprintf(&b, "check failed: the change may not merge until the %d error(s) below are fixed\n", errs)
+	}
+	src := "unknown"
+	if r.Source != "" {
+		src = printable(r.Source)
+	}
+	fmt.Fprintf(&b, "merge request source: %s\n", src)
+
+	if len(r.Problems) > 0 {
+		b.WriteString("\n")
+	}
+	for _, p := range r.Problems {
+		if p.Pos.File != "" {
+			fmt.Fprintf(&b, "%s: ", p.Pos)
+		}
+		fmt.Fprintf(&b, "%s %s: %s", p.Severity, p.Code, printable(p.Message))
+		if p.Path != "" {
+			fmt.Fprintf(&b, " (%s)", printable(p.Path))
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("\n")
+	if len(r.Regions) == 0 {
+		b.WriteString("regions changed: none, the model does not change\n")
+	} else {
+		b.WriteString("regions changed:\n")
+		for _, c := range r.Regions {
+			owner, may := "nobody (undeclared)", "nobody may change it"
+			if c.Owner != "" {
+				owner, may = printable(c.Owner), "not this source"
+				if c.Owner == r.Source {
+					may = "this source may change it"
+				}
+			}
+			fmt.Fprintf(&b, "  %s, owned by %s (%s): %s\n", c.Region, owner, may, printable(strings.Join(c.Changes, "; ")))
+		}
+	}
+
+	switch {
+	case r.Plan == nil && hasLintError(r.Problems):
+		b.WriteString("plan: none, the proposed model has errors, so it cannot be rendered\n")
+	case r.Plan == nil:
+		b.WriteString("plan: none, it could not be made (see the problems above)\n")
+	default:
+		fmt.Fprintf(&b, "plan: %s\n", r.Plan.SummaryLine())
+		for i, a := range r.Plan.Artifacts {
+			if i == humanArtifacts {
+				fmt.Fprintf(&b, "  ... and %d more (--format markdown or json has them all, with their diffs)\n", len(r.Plan.Artifacts)-i)
+				break
+			}
+			fmt.Fprintf(&b, "  %-7s %s (+%d -%d)\n", a.Change, printable(a.Path), a.LinesAdded, a.LinesRemoved)
+		}
+	}
+	fmt.Fprintf(&b, "%s: %d errors, %d warnings, %d infos\n", printable(what), errs, warns, infos)
+	return b.String()
+}
+
+// printable keeps model text from driving the terminal: control
+// characters (escape sequences, carriage returns) are shown quoted.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) }) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
 	return b.String()
 }
 

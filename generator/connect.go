@@ -3,6 +3,8 @@ package generator
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/datasurface/datasurface/model"
@@ -23,9 +25,43 @@ type ConfigEntry struct{ Key, Value string }
 // the FileConfigProvider (config.providers=file on the worker).
 const secretsDir = "/opt/kafka/secrets"
 
-// fileSecret references a key of a credential's properties file.
-func fileSecret(credential, key string) string {
-	return "${file:" + secretsDir + "/" + credential + ".properties:" + key + "}"
+// fileSecret references a key of a credential's properties file, named
+// after the credential's run-time name so that two regions' credentials of
+// one name are two files.
+func fileSecret(c model.ScopedCredential, key string) string {
+	return "${file:" + secretsDir + "/" + c.RuntimeName() + ".properties:" + key + "}"
+}
+
+// includePattern is a table's entry of Debezium's table.include.list: a
+// regular expression matched against the whole schema.table, case-insensitively
+// (io.debezium.function.Predicates.includes), in a list split at commas that
+// are not escaped with '\' (io.debezium.util.Strings.RegExSplitter). The
+// names are quoted so that only that table matches: its '.' is a literal dot.
+func includePattern(schema, table string) string {
+	q := func(s string) string { return strings.ReplaceAll(regexp.QuoteMeta(s), ",", `\,`) }
+	return q(schema) + `\.` + q(table)
+}
+
+// checkConfig refuses a connector config in which a value from the model
+// could reach a Kafka Connect config provider: every value but the
+// generator's own secret references must be free of "${", which Kafka
+// Connect resolves anywhere in a value and cannot escape
+// (org.apache.kafka.common.config.ConfigTransformer). Lint refuses such
+// model text first (value-config-reference); this holds for a model that
+// was not linted.
+func checkConfig(name string, cfg, secrets map[string]string) error {
+	for k, v := range cfg {
+		if model.HasConfigReference(v) {
+			return fmt.Errorf("connector %s: %s would be %q, which Kafka Connect would resolve as a config provider reference; fix the model (datasurface validate reports where)", name, k, v)
+		}
+	}
+	for k, v := range secrets {
+		if _, dup := cfg[k]; dup {
+			return fmt.Errorf("connector %s: %s is set twice", name, k)
+		}
+		cfg[k] = v
+	}
+	return nil
 }
 
 // pgName makes a PostgreSQL identifier (slot or publication name) for a
@@ -66,6 +102,11 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 		tables  []*model.Dataset
 		latency model.Latency
 	}
+	// The DAGs report an environment that cannot be rendered; checked here
+	// too, as a scoped generation may render no stream's DAG.
+	if err := r.environment(p).err; err != nil {
+		return err
+	}
 	var stores []*cdc
 	byStore := map[*model.Datastore]*cdc{}
 	for _, s := range pg.Streams {
@@ -94,22 +135,42 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 		if pgc == nil {
 			continue // lint reports an unresolved or non-postgres container
 		}
+		if err := checkPostgres(pgc); err != nil {
+			return fmt.Errorf("datastore %s: %w", ds.Name, err)
+		}
+		cred, err := r.teamCredential(ds.Team, ds.Capture.Credential.Name)
+		if err != nil {
+			return fmt.Errorf("datastore %s: %w", ds.Name, err)
+		}
 		port := itoa(pgc.EffectivePort())
 		var tables, topics []string
 		for _, d := range c.tables {
-			tables = append(tables, sourceTable(ds, d))
-			topics = append(topics, topicOf(p, ds, d))
+			schema, table := sourceNames(ds, d)
+			for _, n := range []string{schema, table} {
+				if err := model.CheckPostgresIdentifier(n); err != nil {
+					return fmt.Errorf("datastore %s: source name %q %v", ds.Name, n, err)
+				}
+			}
+			tables = append(tables, includePattern(schema, table))
+			topic := topicOf(p, ds, d)
+			if err := model.CheckTopicName(topic); err != nil {
+				return fmt.Errorf("datastore %s: topic %q %v", ds.Name, topic, err)
+			}
+			topics = append(topics, topic)
 		}
-		cred := ds.Capture.Credential.Name
+		sourceSecrets := map[string]string{
+			"database.user":     fileSecret(cred, "username"),
+			"database.password": fileSecret(cred, "password"),
+		}
 		sourceCfg := map[string]string{
-			"connector.class":                "io.debezium.connector.postgresql.PostgresConnector",
-			"tasks.max":                      "1",
-			"plugin.name":                    "pgoutput",
-			"database.hostname":              pgc.Host,
+			"connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+			"tasks.max":       "1",
+			"plugin.name":     "pgoutput",
+			// Debezium puts the host into jdbc:postgresql://${hostname}:${port}/${dbname}
+			// (PostgresConnection.URL_PATTERN): an IPv6 literal needs brackets.
+			"database.hostname":              model.HostInURL(pgc.Host.Value),
 			"database.port":                  port,
-			"database.dbname":                pgc.Database,
-			"database.user":                  fileSecret(cred, "username"),
-			"database.password":              fileSecret(cred, "password"),
+			"database.dbname":                pgc.Database.Value,
 			"topic.prefix":                   topicPrefix(p, ds),
 			"slot.name":                      pgName(p.Name, ds.Name),
 			"publication.name":               pgName(p.Name, ds.Name),
@@ -148,7 +209,11 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 		// already exist are left as they are.
 		sourceCfg["topic.creation.default.partitions"] = "1"
 		sourceCfg["topic.creation.default.replication.factor"] = "-1"
-		source := Connector{Name: p.Name + "." + ds.Name + ".source", Config: sorted(sourceCfg)}
+		source := Connector{Name: p.Name + "." + ds.Name + ".source"}
+		if err := checkConfig(source.Name, sourceCfg, sourceSecrets); err != nil {
+			return err
+		}
+		source.Config = sorted(sourceCfg)
 		records, rotate := flushFor(c.latency)
 		sinkCfg := map[string]string{
 			"connector.class":                "io.confluent.connect.s3.S3SinkConnector",
@@ -169,22 +234,38 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 			"value.converter.schemas.enable": boolString(debeziumEncoding.SchemasEnabled),
 			"datasurface.managed":            "true",
 		}
+		if err := checkLanding(ai); err != nil {
+			return err
+		}
 		if lc := r.container(nil, ai.Landing.Container.Name); lc != nil && lc.ObjectStorage != nil {
-			if lc.ObjectStorage.Endpoint != "" {
-				sinkCfg["store.url"] = lc.ObjectStorage.Endpoint
+			o := lc.ObjectStorage
+			if err := checkObjectStorage(o); err != nil {
+				return fmt.Errorf("container %s: %w", lc.Name, err)
 			}
-			if lc.ObjectStorage.Region != "" {
-				sinkCfg["s3.region"] = lc.ObjectStorage.Region
+			if o.Endpoint.Value != "" {
+				sinkCfg["store.url"] = o.Endpoint.Value
 			}
-			if lc.ObjectStorage.PathStyle {
+			if o.Region.Value != "" {
+				sinkCfg["s3.region"] = o.Region.Value
+			}
+			if o.PathStyle {
 				sinkCfg["s3.path.style.access.enabled"] = "true"
 			}
 		}
+		sinkSecrets := map[string]string{}
 		if lcred := ai.Landing.Credential.Name; lcred != "" {
-			sinkCfg["aws.access.key.id"] = fileSecret(lcred, "username")
-			sinkCfg["aws.secret.access.key"] = fileSecret(lcred, "password")
+			c, err := r.ecosystemCredential(lcred)
+			if err != nil {
+				return err
+			}
+			sinkSecrets["aws.access.key.id"] = fileSecret(c, "username")
+			sinkSecrets["aws.secret.access.key"] = fileSecret(c, "password")
 		}
-		sink := Connector{Name: p.Name + "." + ds.Name + ".s3-sink", Config: sorted(sinkCfg)}
+		sink := Connector{Name: p.Name + "." + ds.Name + ".s3-sink"}
+		if err := checkConfig(sink.Name, sinkCfg, sinkSecrets); err != nil {
+			return err
+		}
+		sink.Config = sorted(sinkCfg)
 		for _, conn := range []struct {
 			c    Connector
 			file string
@@ -208,4 +289,58 @@ func sorted(m map[string]string) []ConfigEntry {
 	}
 	sortEntries(out)
 	return out
+}
+
+// The generator checks again what lint checks of the model text it renders
+// (value-* codes), so that a model that was not linted cannot render a
+// value its reader would misread.
+
+func checkPostgres(pg *model.PostgresContainer) error {
+	if err := model.CheckHost(pg.Host.Value); err != nil {
+		return fmt.Errorf("host %q %v", pg.Host.Value, err)
+	}
+	if err := model.CheckPort(pg.EffectivePort()); err != nil {
+		return fmt.Errorf("port %v", err)
+	}
+	if err := model.CheckPostgresIdentifier(pg.Database.Value); err != nil {
+		return fmt.Errorf("database %q %v", pg.Database.Value, err)
+	}
+	return nil
+}
+
+func checkObjectStorage(o *model.ObjectStorageContainer) error {
+	if v := o.Endpoint.Value; v != "" {
+		if err := model.CheckEndpoint(v); err != nil {
+			return fmt.Errorf("endpoint %q %v", v, err)
+		}
+	}
+	if v := o.Region.Value; v != "" {
+		if err := model.CheckRegion(v); err != nil {
+			return fmt.Errorf("region %q %v", v, err)
+		}
+	}
+	return nil
+}
+
+func checkLanding(ai *model.AirflowIceberg) error {
+	if err := model.CheckBucket(ai.Landing.Bucket); err != nil {
+		return fmt.Errorf("landing bucket %q %v", ai.Landing.Bucket, err)
+	}
+	if err := model.CheckKeyPrefix(landingPrefix(ai)); err != nil {
+		return fmt.Errorf("landing prefix %q %v", ai.Landing.Prefix, err)
+	}
+	return nil
+}
+
+// sourceNames are the schema and table of a dataset in the source database,
+// as sourceTable joins them.
+func sourceNames(ds *model.Datastore, d *model.Dataset) (schema, table string) {
+	schema, table = "public", d.Name
+	if ds.Capture != nil && ds.Capture.SourceSchema != "" {
+		schema = ds.Capture.SourceSchema
+	}
+	if d.SourceTable != "" {
+		table = d.SourceTable
+	}
+	return schema, table
 }

@@ -107,20 +107,14 @@ var (
 	pgIdentifier = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 	kafkaTopic   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
 	secretKey    = regexp.MustCompile(`(?i)(password|secret|passwd|\buser\b|\.user$|username|sasl|jaas|token|access\.key|credential)`)
-	fileSecret   = regexp.MustCompile(`^\$\{file:/[^:{}]+/([A-Za-z][A-Za-z0-9_]*)\.properties:(username|password)\}$`)
+	fileSecret   = regexp.MustCompile(`^\$\{file:/opt/kafka/secrets/(ds(?:__[a-z][a-z0-9]*(?:_[a-z0-9]+)*){1,4})\.properties:(username|password)\}$`)
 )
 
 func checkJSONArtifacts(t *testing.T, m *model.Model, tree *generator.Tree) {
-	creds := map[string]bool{}
-	for _, c := range m.Ecosystem.Credentials {
-		creds[c.Name] = true
-	}
+	creds := runtimeNames(m)
 	stores := map[string]*model.Datastore{}
 	for _, z := range m.Zones {
 		for _, tm := range z.Defs {
-			for _, c := range tm.Credentials {
-				creds[c.Name] = true
-			}
 			for _, ds := range tm.Datastores {
 				stores[ds.Name] = ds
 			}
@@ -273,11 +267,13 @@ func checkJSONArtifacts(t *testing.T, m *model.Model, tree *generator.Tree) {
 			assert.Equal(t, enc.BinaryHandling, cfg["binary.handling.mode"], "%s: the job spec must decode what Debezium writes", file)
 			assert.Equal(t, strconv.FormatBool(enc.TombstonesOnDelete), cfg["tombstones.on.delete"], file)
 			assertPositive(t, file, cfg, "heartbeat.interval.ms")
-			assertCredentialIs(t, file, cfg, "database.user", ds.Capture.Credential.Name, "username")
-			assertCredentialIs(t, file, cfg, "database.password", ds.Capture.Credential.Name, "password")
+			assertCredentialIs(t, file, cfg, "database.user", captureCredential(t, m, ds), "username")
+			assertCredentialIs(t, file, cfg, "database.password", captureCredential(t, m, ds), "password")
 
-			include := strings.Split(cfg["table.include.list"], ",")
-			assert.Equal(t, sortedKeys(tables), sortedUnique(t, file, include), "%s: table.include.list and the job specs' source tables", file)
+			// Debezium reads the list as regular expressions: each must
+			// select exactly one of the tables the job specs read.
+			includedExactly(t, file, cfg["table.include.list"], sortedKeys(tables))
+			include := sortedKeys(tables)
 			for _, tb := range include {
 				assert.True(t, topics[cfg["topic.prefix"]+"."+tb], "%s: Debezium writes %s to %s.%s, which no job spec reads", file, tb, cfg["topic.prefix"], tb)
 			}
@@ -314,8 +310,10 @@ func checkJSONArtifacts(t *testing.T, m *model.Model, tree *generator.Tree) {
 			}
 		}
 		if lc := ai.Landing.Credential.Name; lc != "" {
-			assertCredentialIs(t, file, cfg, "aws.access.key.id", lc, "username")
-			assertCredentialIs(t, file, cfg, "aws.secret.access.key", lc, "password")
+			c, ok := m.EcosystemCredential(lc)
+			require.True(t, ok, "%s: landing credential %s", file, lc)
+			assertCredentialIs(t, file, cfg, "aws.access.key.id", c.RuntimeName(), "username")
+			assertCredentialIs(t, file, cfg, "aws.secret.access.key", c.RuntimeName(), "password")
 		}
 		assert.Contains(t, connectors, path.Join(path.Dir(file), storeName+".source.json"), "%s has no source", file)
 	}

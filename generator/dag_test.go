@@ -315,16 +315,10 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 	m := c.m
 	g, err := model.BuildGraph(m)
 	require.NoError(t, err)
-	creds := map[string]bool{}
-	for _, cr := range m.Ecosystem.Credentials {
-		creds[cr.Name] = true
-	}
+	creds := runtimeNames(m)
 	weights := map[string]int{}
 	for _, z := range m.Zones {
 		for _, tm := range z.Defs {
-			for _, cr := range tm.Credentials {
-				creds[cr.Name] = true
-			}
 			for _, w := range tm.Workspaces {
 				weights[w.Name] = w.Priority.Weight()
 			}
@@ -463,7 +457,9 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 					if strings.HasPrefix(sec.Env, "DATASURFACE_SOURCE_") {
 						sourceSecret = true
 						if operator == "docker" {
-							assert.Equal(t, ds.Capture.Credential.Name, sec.Connection)
+							assert.Equal(t, captureCredential(t, m, ds), sec.Connection)
+						} else {
+							assert.Equal(t, strings.ReplaceAll(captureCredential(t, m, ds), "_", "-"), sec.Secret)
 						}
 					}
 				}
@@ -531,12 +527,13 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 
 // assertNoSecretValues checks that credentials reach a task only by
 // reference: Airflow connection ids (docker) or Kubernetes secret names, each
-// a declared credential, and that no plain variable or URL carries one.
+// the run-time name of a declared credential, and that no plain variable or
+// URL carries one.
 func assertNoSecretValues(t *testing.T, task taskDesc, operator string, creds map[string]bool) {
 	t.Helper()
 	k8sNames := map[string]bool{}
 	for c := range creds {
-		k8sNames[strings.ReplaceAll(strings.ToLower(c), "_", "-")] = true
+		k8sNames[strings.ReplaceAll(c, "_", "-")] = true
 	}
 	secretEnv := map[string]bool{}
 	for _, s := range task.Secrets {
@@ -548,6 +545,7 @@ func assertNoSecretValues(t *testing.T, task taskDesc, operator string, creds ma
 		} else {
 			assert.True(t, k8sNames[s.Secret], "%s: secret %q is not a declared credential", s.Env, s.Secret)
 			assert.Regexp(t, `^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`, s.Secret, "a Kubernetes secret name")
+			assert.LessOrEqual(t, len(s.Secret), 253, "a Kubernetes secret name is a DNS subdomain")
 			assert.Contains(t, []string{"username", "password"}, s.Key)
 		}
 	}

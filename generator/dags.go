@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,13 +17,13 @@ import (
 type EnvVar struct{ Name, Value string }
 
 // SecretRef makes a secret reach the merge-runner by reference: from the
-// Airflow connection named after the credential (docker), or from the
-// Kubernetes secret of that name (kubernetes). Never its value.
+// Airflow connection named after the credential and its region (docker), or
+// from the Kubernetes secret of that name (kubernetes). Never its value.
 type SecretRef struct {
 	Env        string // the variable the merge-runner reads
-	Connection string // Airflow connection id = the credential's name
+	Connection string // Airflow connection id: the credential's run-time name
 	Field      string // login or password
-	Secret     string // Kubernetes secret name
+	Secret     string // Kubernetes secret name: the run-time name with '-' for '_'
 	Key        string // key in the Kubernetes secret: username or password
 }
 
@@ -30,6 +31,15 @@ type SecretRef struct {
 type runtimeEnv struct {
 	vars    []EnvVar
 	secrets []SecretRef
+	// err is the first setting that could not be rendered (an unresolved
+	// credential, a value lint would refuse); the DAGs are not rendered.
+	err error
+}
+
+func (e *runtimeEnv) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
 }
 
 // environment derives the merge-runner's endpoints (plain) and credentials
@@ -38,27 +48,36 @@ func (r *renderer) environment(p *model.Platform) runtimeEnv {
 	ai := p.AirflowIceberg
 	var e runtimeEnv
 	if c := r.container(nil, ai.Iceberg.Warehouse.Container.Name); c != nil && c.ObjectStorage != nil {
-		e.s3("DATASURFACE_S3", c.ObjectStorage)
+		e.s3("DATASURFACE_S3", c)
 	}
-	e.secret("DATASURFACE_S3", ai.Iceberg.Warehouse.Credential.Name)
+	e.ecosystemSecret(r, "DATASURFACE_S3", ai.Iceberg.Warehouse.Credential.Name)
 	if lc := ai.Landing.Container.Name; lc != ai.Iceberg.Warehouse.Container.Name {
 		if c := r.container(nil, lc); c != nil && c.ObjectStorage != nil {
-			e.s3("DATASURFACE_LANDING_S3", c.ObjectStorage)
+			e.s3("DATASURFACE_LANDING_S3", c)
 		}
 	}
 	if ai.Landing.Credential.Name != ai.Iceberg.Warehouse.Credential.Name {
-		e.secret("DATASURFACE_LANDING_S3", ai.Landing.Credential.Name)
+		e.ecosystemSecret(r, "DATASURFACE_LANDING_S3", ai.Landing.Credential.Name)
 	}
 	cat := ai.Iceberg.Catalog
 	switch cat.Kind {
 	case "sql":
 		if c := r.container(nil, cat.Container.Name); c != nil && c.Postgres != nil {
-			e.add("DATASURFACE_CATALOG_URI", postgresURL(c.Postgres))
+			e.postgres("DATASURFACE_CATALOG_URI", c)
 		}
 	case "rest":
 		e.add("DATASURFACE_CATALOG_URI", cat.URL)
 	}
-	e.secret("DATASURFACE_CATALOG", cat.Credential.Name)
+	e.ecosystemSecret(r, "DATASURFACE_CATALOG", cat.Credential.Name)
+	w := ai.Iceberg.Warehouse
+	if err := model.CheckBucket(w.Bucket); err != nil {
+		e.fail(fmt.Errorf("warehouse bucket %q %v", w.Bucket, err))
+	}
+	if w.Prefix != "" {
+		if err := model.CheckKeyPrefix(w.Prefix); err != nil {
+			e.fail(fmt.Errorf("warehouse prefix %q %v", w.Prefix, err))
+		}
+	}
 	e.add("DATASURFACE_WAREHOUSE", warehouseURL(ai))
 	return e
 }
@@ -69,39 +88,93 @@ func (e *runtimeEnv) add(name, value string) {
 	}
 }
 
-func (e *runtimeEnv) s3(prefix string, o *model.ObjectStorageContainer) {
-	e.add(prefix+"_ENDPOINT", o.Endpoint)
-	e.add(prefix+"_REGION", o.Region)
+func (e *runtimeEnv) s3(prefix string, c *model.Container) {
+	o := c.ObjectStorage
+	if err := checkObjectStorage(o); err != nil {
+		e.fail(fmt.Errorf("container %s: %w", c.Name, err))
+		return
+	}
+	e.add(prefix+"_ENDPOINT", o.Endpoint.Value)
+	e.add(prefix+"_REGION", o.Region.Value)
 	if o.PathStyle {
 		e.add(prefix+"_PATH_STYLE", "true")
 	}
 }
 
-// secret adds <prefix>_USER and <prefix>_PASSWORD from a credential.
-func (e *runtimeEnv) secret(prefix, credential string) {
-	if credential == "" {
+func (e *runtimeEnv) postgres(name string, c *model.Container) {
+	if err := checkPostgres(c.Postgres); err != nil {
+		e.fail(fmt.Errorf("container %s: %w", c.Name, err))
 		return
 	}
-	// Kubernetes secret names are DNS-1123 labels: no '_', no '-' at either end.
-	k8s := strings.Trim(strings.ReplaceAll(sanitize(credential), "_", "-"), "-")
-	e.secrets = append(e.secrets,
-		SecretRef{Env: prefix + "_USER", Connection: credential, Field: "login", Secret: k8s, Key: "username"},
-		SecretRef{Env: prefix + "_PASSWORD", Connection: credential, Field: "password", Secret: k8s, Key: "password"})
+	e.add(name, postgresURL(c.Postgres))
 }
 
+// ecosystemSecret adds <prefix>_USER and <prefix>_PASSWORD from one of the
+// ecosystem's credentials (a platform setting names it).
+func (e *runtimeEnv) ecosystemSecret(r *renderer, prefix, name string) {
+	if name == "" {
+		return
+	}
+	c, err := r.ecosystemCredential(name)
+	if err != nil {
+		e.fail(err)
+		return
+	}
+	e.secret(prefix, c)
+}
+
+// secret adds <prefix>_USER and <prefix>_PASSWORD from a credential, by its
+// run-time names.
+func (e *runtimeEnv) secret(prefix string, c model.ScopedCredential) {
+	conn, k8s := c.RuntimeName(), c.KubernetesSecretName()
+	e.secrets = append(e.secrets,
+		SecretRef{Env: prefix + "_USER", Connection: conn, Field: "login", Secret: k8s, Key: "username"},
+		SecretRef{Env: prefix + "_PASSWORD", Connection: conn, Field: "password", Secret: k8s, Key: "password"})
+}
+
+// ecosystemCredential resolves a platform setting's credential.
+func (r *renderer) ecosystemCredential(name string) (model.ScopedCredential, error) {
+	c, ok := r.m.EcosystemCredential(name)
+	if !ok {
+		return c, fmt.Errorf("credential %q is not one of the ecosystem's", name)
+	}
+	if err := c.CheckRuntimeName(); err != nil {
+		return c, fmt.Errorf("credential %q of %s: %w", name, c.Region(), err)
+	}
+	return c, nil
+}
+
+// teamCredential resolves the credential a team's capture names: the team's
+// own, or one its zone or the ecosystem grants it (as lint resolves it).
+func (r *renderer) teamCredential(t *model.Team, name string) (model.ScopedCredential, error) {
+	c, ok, _ := r.m.TeamCredential(t, name)
+	if !ok {
+		return c, fmt.Errorf("credential %q is neither team %s's nor granted to it", name, t.Name)
+	}
+	if err := c.CheckRuntimeName(); err != nil {
+		return c, fmt.Errorf("credential %q of %s: %w", name, c.Region(), err)
+	}
+	return c, nil
+}
+
+// postgresURL is the merge-runner's URI of a database (an IPv6 host in brackets).
 func postgresURL(pg *model.PostgresContainer) string {
-	return "postgresql://" + pg.Host + ":" + strconv.Itoa(pg.EffectivePort()) + "/" + pg.Database
+	return "postgresql://" + net.JoinHostPort(pg.Host.Value, strconv.Itoa(pg.EffectivePort())) + "/" + pg.Database.Value
 }
 
 // with returns a copy of the environment with a stream's source added.
 func (e runtimeEnv) with(r *renderer, ds *model.Datastore) runtimeEnv {
-	out := runtimeEnv{vars: append([]EnvVar(nil), e.vars...), secrets: append([]SecretRef(nil), e.secrets...)}
+	out := runtimeEnv{vars: append([]EnvVar(nil), e.vars...), secrets: append([]SecretRef(nil), e.secrets...), err: e.err}
 	if ds != nil && ds.Capture != nil && ds.Capture.Kind != model.CaptureDebezium {
 		c := r.container(ds.Team, ds.Capture.Container.Name)
 		if c != nil && c.Postgres != nil {
-			out.add("DATASURFACE_SOURCE_URI", postgresURL(c.Postgres))
+			out.postgres("DATASURFACE_SOURCE_URI", c)
 		}
-		out.secret("DATASURFACE_SOURCE", ds.Capture.Credential.Name)
+		if cred, err := r.teamCredential(ds.Team, ds.Capture.Credential.Name); err != nil {
+			out.fail(fmt.Errorf("datastore %s: %w", ds.Name, err))
+		} else {
+			out.secret("DATASURFACE_SOURCE", cred)
+		}
 	}
 	sort.Slice(out.vars, func(i, j int) bool { return out.vars[i].Name < out.vars[j].Name })
 	sort.Slice(out.secrets, func(i, j int) bool { return out.secrets[i].Env < out.secrets[j].Env })
@@ -187,6 +260,9 @@ func (r *renderer) streamDAG(p *model.Platform, s *model.Stream, env runtimeEnv)
 	}
 	d.DocMD = streamDoc(p, s)
 	e := env.with(r, ds)
+	if e.err != nil {
+		return DAG{}, e.err
+	}
 	t := Task{
 		TaskID:         "merge",
 		Command:        []string{"merge-runner", "run", "--job", "env:DATASURFACE_JOB_SPEC"},

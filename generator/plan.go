@@ -9,10 +9,9 @@ import (
 	"html"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/datasurface/datasurface/model"
 )
@@ -122,6 +121,32 @@ type SchemaEvolution struct {
 	Platforms []string `json:"platforms,omitempty"`
 }
 
+// Plan sides, as SideError names them.
+const (
+	SideBase = "base"
+	SideHead = "head"
+)
+
+// SideError is a plan that failed because one side's model could not be
+// turned into its deploy tree: its platform graph could not be built, or a
+// file could not be rendered. The merge-request check tells them apart: a
+// head that does not render must not merge, a base that does not is the
+// target branch's own problem.
+type SideError struct {
+	Side   string // SideBase or SideHead
+	Render bool   // the graph was built, a file failed to render
+	Err    error
+}
+
+func (e *SideError) Error() string {
+	if e.Render {
+		return "render " + e.Side + ": " + e.Err.Error()
+	}
+	return e.Side + ": " + e.Err.Error()
+}
+
+func (e *SideError) Unwrap() error { return e.Err }
+
 // Plan renders base and head with the same options and compares them.
 func Plan(base, head *model.Model, opts Options) (*PlanResult, error) {
 	return PlanContext(context.Background(), base, head, opts)
@@ -134,11 +159,15 @@ func PlanContext(ctx context.Context, base, head *model.Model, opts Options) (*P
 	}
 	headGraph, err := model.BuildGraph(head)
 	if err != nil {
-		return nil, fmt.Errorf("head: %w", err)
+		return nil, &SideError{Side: SideHead, Err: err}
 	}
 	baseGraph, err := model.BuildGraph(base)
 	if err != nil {
-		return nil, fmt.Errorf("base: %w", err)
+		// Whether the head renders is what a merge-request check must know.
+		if _, herr := render(ctx, head, headGraph, opts); herr != nil && ctx.Err() == nil {
+			return nil, &SideError{Side: SideHead, Render: true, Err: herr}
+		}
+		return nil, &SideError{Side: SideBase, Err: err}
 	}
 	if opts.Scope != nil {
 		scope := *opts.Scope
@@ -147,11 +176,17 @@ func PlanContext(ctx context.Context, base, head *model.Model, opts Options) (*P
 	}
 	headTree, err := render(ctx, head, headGraph, opts)
 	if err != nil {
-		return nil, fmt.Errorf("render head: %w", err)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, &SideError{Side: SideHead, Render: true, Err: err}
 	}
 	baseTree, err := render(ctx, base, baseGraph, opts)
 	if err != nil {
-		return nil, fmt.Errorf("render base: %w", err)
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, &SideError{Side: SideBase, Render: true, Err: err}
 	}
 	// Only MANIFEST.json records the model commit, so comparing the trees
 	// shows what the model change does, not that a commit happened.
@@ -227,12 +262,7 @@ func fileDiff(path, change string, old, cur []byte) ArtifactChange {
 	if len(from) == 0 && len(to) == 0 {
 		return a // an empty file added or removed: nothing to show
 	}
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: from, B: to, FromFile: "a/" + path, ToFile: "b/" + path, Context: DiffContext,
-	})
-	if err != nil { // writes to memory do not fail
-		d = err.Error() + "\n"
-	}
+	d := unifiedDiff(from, to, "a/"+path, "b/"+path, DiffContext)
 	lines := strings.SplitAfter(d, "\n")
 	if lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1]
@@ -270,6 +300,280 @@ func diffLines(b []byte) []string {
 	}
 	lines[len(lines)-1] += "\n\\ No newline at end of file\n"
 	return lines
+}
+
+// unifiedDiff is the unified diff from a to b (lines that keep their
+// newline) with n lines of context, in the layout of diff -u and difflib:
+// ---/+++ headers, then hunks of @@ -start,len +start,len @@ whose
+// replaced lines are all -, then all +. Empty when a and b are equal.
+//
+// Its time grows with the lines, not with their product: a change that
+// touches every column of a 20,000-column dataset changes 20,000 lines of
+// its job spec, and a quadratic matcher (difflib's) takes minutes on that.
+func unifiedDiff(a, b []string, fromFile, toFile string, n int) string {
+	ops := opcodes(a, b)
+	groups := groupOpcodes(ops, n)
+	if len(groups) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString("--- " + fromFile + "\n+++ " + toFile + "\n")
+	for _, g := range groups {
+		first, last := g[0], g[len(g)-1]
+		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", unifiedRange(first.i1, last.i2), unifiedRange(first.j1, last.j2))
+		for _, c := range g {
+			if c.tag == 'e' {
+				for _, l := range a[c.i1:c.i2] {
+					sb.WriteString(" " + l)
+				}
+				continue
+			}
+			if c.tag == 'r' || c.tag == 'd' {
+				for _, l := range a[c.i1:c.i2] {
+					sb.WriteString("-" + l)
+				}
+			}
+			if c.tag == 'r' || c.tag == 'i' {
+				for _, l := range b[c.j1:c.j2] {
+					sb.WriteString("+" + l)
+				}
+			}
+		}
+	}
+	return sb.String()
+}
+
+// unifiedRange is a hunk's line range: start,length (1-based; a hunk
+// that is empty on this side names the line before it).
+func unifiedRange(start, stop int) string {
+	begin, length := start+1, stop-start
+	switch length {
+	case 1:
+		return strconv.Itoa(begin)
+	case 0:
+		begin--
+	}
+	return strconv.Itoa(begin) + "," + strconv.Itoa(length)
+}
+
+// opcode says how a[i1:i2] becomes b[j1:j2]: equal, replace, delete or insert.
+type opcode struct {
+	tag            byte // 'e', 'r', 'd', 'i'
+	i1, i2, j1, j2 int
+}
+
+// groupOpcodes cuts opcodes into hunks with n lines of context (difflib's
+// GetGroupedOpCodes); none when nothing changes.
+func groupOpcodes(codes []opcode, n int) [][]opcode {
+	if len(codes) == 0 || len(codes) == 1 && codes[0].tag == 'e' {
+		return nil
+	}
+	if c := &codes[0]; c.tag == 'e' {
+		c.i1, c.j1 = max(c.i1, c.i2-n), max(c.j1, c.j2-n)
+	}
+	if c := &codes[len(codes)-1]; c.tag == 'e' {
+		c.i2, c.j2 = min(c.i2, c.i1+n), min(c.j2, c.j1+n)
+	}
+	var groups [][]opcode
+	var group []opcode
+	for _, c := range codes {
+		if c.tag == 'e' && c.i2-c.i1 > 2*n {
+			group = append(group, opcode{'e', c.i1, min(c.i2, c.i1+n), c.j1, min(c.j2, c.j1+n)})
+			groups = append(groups, group)
+			group = nil
+			c.i1, c.j1 = max(c.i1, c.i2-n), max(c.j1, c.j2-n)
+		}
+		group = append(group, c)
+	}
+	if len(group) > 0 && !(len(group) == 1 && group[0].tag == 'e') {
+		groups = append(groups, group)
+	}
+	return groups
+}
+
+// opcodes matches the lines of a and b and describes the difference.
+func opcodes(a, b []string) []opcode {
+	ids := make(map[string]int32, len(a)+len(b))
+	intern := func(ls []string) []int32 {
+		out := make([]int32, len(ls))
+		for i, l := range ls {
+			id, ok := ids[l]
+			if !ok {
+				id = int32(len(ids))
+				ids[l] = id
+			}
+			out[i] = id
+		}
+		return out
+	}
+	m := &matcher{a: intern(a), b: intern(b)}
+	m.match(0, len(a), 0, len(b), 0)
+	var out []opcode
+	i, j := 0, 0
+	emit := func(ti, tj int) { // the change before a match at (ti, tj)
+		switch {
+		case ti > i && tj > j:
+			out = append(out, opcode{'r', i, ti, j, tj})
+		case ti > i:
+			out = append(out, opcode{'d', i, ti, j, tj})
+		case tj > j:
+			out = append(out, opcode{'i', i, ti, j, tj})
+		}
+	}
+	for _, p := range m.pairs {
+		if p[0] != i || p[1] != j {
+			emit(p[0], p[1])
+		}
+		if k := len(out) - 1; k >= 0 && out[k].tag == 'e' && out[k].i2 == p[0] && out[k].j2 == p[1] {
+			out[k].i2++
+			out[k].j2++
+		} else {
+			out = append(out, opcode{'e', p[0], p[0] + 1, p[1], p[1] + 1})
+		}
+		i, j = p[0]+1, p[1]+1
+	}
+	emit(len(a), len(b))
+	return out
+}
+
+// matcher finds matching lines, in increasing order, in time about linear
+// in the lines: common prefixes and suffixes first, then lines that occur
+// once on each side as anchors (their longest increasing run, the patience
+// diff), then the same between anchors; a stretch with no such line is
+// matched exactly when it is small and left as a replacement otherwise.
+type matcher struct {
+	a, b  []int32
+	pairs [][2]int
+}
+
+// Bounds of the fallbacks: the cells of an exact match of a stretch
+// without anchors, and how deep anchoring recurses.
+const (
+	maxExactCells = 1 << 20
+	maxAnchorRuns = 32
+)
+
+func (m *matcher) match(alo, ahi, blo, bhi, depth int) {
+	for alo < ahi && blo < bhi && m.a[alo] == m.b[blo] {
+		m.pairs = append(m.pairs, [2]int{alo, blo})
+		alo, blo = alo+1, blo+1
+	}
+	var tail [][2]int
+	for alo < ahi && blo < bhi && m.a[ahi-1] == m.b[bhi-1] {
+		ahi, bhi = ahi-1, bhi-1
+		tail = append(tail, [2]int{ahi, bhi})
+	}
+	defer func() {
+		for k := len(tail) - 1; k >= 0; k-- {
+			m.pairs = append(m.pairs, tail[k])
+		}
+	}()
+	if alo == ahi || blo == bhi {
+		return
+	}
+	if depth < maxAnchorRuns {
+		if anchors := m.anchors(alo, ahi, blo, bhi); len(anchors) > 0 {
+			i, j := alo, blo
+			for _, p := range anchors {
+				m.match(i, p[0], j, p[1], depth+1)
+				m.pairs = append(m.pairs, p)
+				i, j = p[0]+1, p[1]+1
+			}
+			m.match(i, ahi, j, bhi, depth+1)
+			return
+		}
+	}
+	if (ahi-alo)*(bhi-blo) <= maxExactCells {
+		m.exact(alo, ahi, blo, bhi)
+	}
+}
+
+// anchors are the lines that occur exactly once in a[alo:ahi] and once in
+// b[blo:bhi], the longest run of them in the same order on both sides.
+func (m *matcher) anchors(alo, ahi, blo, bhi int) [][2]int {
+	type seen struct{ na, nb, ia, ib int }
+	count := make(map[int32]*seen, ahi-alo)
+	for i := alo; i < ahi; i++ {
+		s := count[m.a[i]]
+		if s == nil {
+			s = &seen{}
+			count[m.a[i]] = s
+		}
+		s.na++
+		s.ia = i
+	}
+	for j := blo; j < bhi; j++ {
+		if s := count[m.b[j]]; s != nil {
+			s.nb++
+			s.ib = j
+		}
+	}
+	// Unique pairs in a's order; their longest increasing run in b.
+	var cands [][2]int
+	for i := alo; i < ahi; i++ {
+		if s := count[m.a[i]]; s.na == 1 && s.nb == 1 {
+			cands = append(cands, [2]int{i, s.ib})
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	tails := []int{} // tails[k]: index in cands of the smallest b ending a run of k+1
+	prev := make([]int, len(cands))
+	for k, c := range cands {
+		lo, hi := 0, len(tails)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if cands[tails[mid]][1] < c[1] {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		prev[k] = -1
+		if lo > 0 {
+			prev[k] = tails[lo-1]
+		}
+		if lo == len(tails) {
+			tails = append(tails, k)
+		} else {
+			tails[lo] = k
+		}
+	}
+	run := make([][2]int, len(tails))
+	for k, at := len(tails)-1, tails[len(tails)-1]; k >= 0; k, at = k-1, prev[at] {
+		run[k] = cands[at]
+	}
+	return run
+}
+
+// exact appends a longest common subsequence of a small stretch (dynamic
+// programming over its cells).
+func (m *matcher) exact(alo, ahi, blo, bhi int) {
+	na, nb := ahi-alo, bhi-blo
+	// lcs[i*(nb+1)+j]: the longest common subsequence of a[alo+i:] and b[blo+j:].
+	lcs := make([]int32, (na+1)*(nb+1))
+	w := nb + 1
+	for i := na - 1; i >= 0; i-- {
+		for j := nb - 1; j >= 0; j-- {
+			if m.a[alo+i] == m.b[blo+j] {
+				lcs[i*w+j] = lcs[(i+1)*w+j+1] + 1
+			} else {
+				lcs[i*w+j] = max(lcs[(i+1)*w+j], lcs[i*w+j+1])
+			}
+		}
+	}
+	for i, j := 0, 0; i < na && j < nb; {
+		switch {
+		case m.a[alo+i] == m.b[blo+j]:
+			m.pairs = append(m.pairs, [2]int{alo + i, blo + j})
+			i, j = i+1, j+1
+		case lcs[(i+1)*w+j] >= lcs[i*w+j+1]:
+			i++
+		default:
+			j++
+		}
+	}
 }
 
 func isBinary(b []byte) bool {
@@ -467,13 +771,15 @@ func longestRun(s string, c byte) int {
 // codeSpan renders s as inline code, with a backtick delimiter longer than
 // any run inside it. Line breaks become spaces.
 func codeSpan(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	s = lineBreaks.Replace(s)
 	fence := strings.Repeat("`", longestRun(s, '`')+1)
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || strings.HasPrefix(s, " ") && strings.HasSuffix(s, " ") {
 		s = " " + s + " "
 	}
 	return fence + s + fence
 }
+
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // cell makes inline markdown safe inside a table cell: a pipe, even in a
 // code span, would end the cell. The text must come from escapeMarkdown or

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // ManifestName is the file that records what the generator wrote.
@@ -76,21 +78,150 @@ func AddManifest(t *Tree, version, commit string) error {
 	return t.add(ManifestName, append(b, '\n'))
 }
 
+// treeKinds are the folders of a platform's artifacts (platforms/<platform>/<kind>/).
+var treeKinds = []string{"dags", "jobs", "connect", "trino"}
+
+// ValidPath reports whether p is a path a generated tree holds:
+// MANIFEST.json, or platforms/<platform>/<kind>/<file> with <kind> one of
+// dags, jobs, connect and trino, and names of letters, digits, '_', '-' and
+// '.' that do not start with '.'. Anything else (an absolute path, "..", an
+// empty or hidden part, another folder) is not one: Write refuses to write,
+// or to remove, any other path.
+func ValidPath(p string) bool {
+	if p == ManifestName {
+		return true
+	}
+	parts := strings.Split(p, "/")
+	return len(parts) == 4 && parts[0] == "platforms" && validName(parts[1]) && slices.Contains(treeKinds, parts[2]) && validName(parts[3])
+}
+
+func validName(s string) bool {
+	if s == "" || s[0] == '.' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+const treePaths = "platforms/<platform>/{" + "dags,jobs,connect,trino" + "}/<file> or " + ManifestName
+
 // ReadManifest reads the manifest of a previous generation in dir; a missing
-// one is an empty manifest.
+// one is an empty manifest. A manifest that is a symbolic link, or that lists
+// a path the generator does not write, is refused: it decides what a later
+// run overwrites and removes.
 func ReadManifest(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	full := filepath.Join(dir, ManifestName)
+	st, err := os.Lstat(full)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Manifest{}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return nil, symlinkError(full)
+	}
+	b, err := os.ReadFile(full)
+	if err != nil {
+		return nil, err
+	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w; it is the generator's record of what it owns, restore it or remove the folder's generated files", filepath.Join(dir, ManifestName), err)
+		return nil, fmt.Errorf("%s: %w; it is the generator's record of what it owns, restore it or remove the folder's generated files", full, err)
+	}
+	for _, e := range m.Files {
+		if !ValidPath(e.Path) || e.Path == ManifestName {
+			return nil, fmt.Errorf("%s lists %q, which is not a path the generator writes (%s); the manifest was edited or does not come from datasurface generate. "+
+				"Nothing was written or removed: restore the manifest, or remove the folder's generated files and the manifest", full, e.Path, treePaths)
+		}
 	}
 	return &m, nil
+}
+
+func symlinkError(full string) error {
+	return fmt.Errorf("%s is a symbolic link; generate writes and removes files only inside --out, and a link would take them elsewhere. "+
+		"Nothing was written or removed: replace the link with a real folder or file, or give --out the folder it points to", full)
+}
+
+// outGuard looks at the paths under an output folder without following
+// links: every folder on the way to a file must be a real folder (or not
+// exist yet), the file itself a regular file (or absent).
+type outGuard struct {
+	root string
+	mu   sync.Mutex
+	dirs map[string]error // checked folders (relative, slash-separated)
+}
+
+func newOutGuard(root string) *outGuard { return &outGuard{root: root, dirs: map[string]error{}} }
+
+// checkRoot refuses an output folder that is a link or not a folder.
+func (g *outGuard) checkRoot() error {
+	st, err := os.Lstat(g.root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case st.Mode()&fs.ModeSymlink != 0:
+		return symlinkError(g.root)
+	case !st.IsDir():
+		return fmt.Errorf("%s is not a folder; --out names the folder to render into", g.root)
+	}
+	return nil
+}
+
+// folder checks one folder of the output (relative), and its parents.
+func (g *outGuard) folder(rel string) error {
+	if rel == "." || rel == "" {
+		return nil
+	}
+	g.mu.Lock()
+	err, done := g.dirs[rel]
+	g.mu.Unlock()
+	if done {
+		return err
+	}
+	err = g.folder(path.Dir(rel))
+	if err == nil {
+		full := filepath.Join(g.root, filepath.FromSlash(rel))
+		st, lerr := os.Lstat(full)
+		switch {
+		case errors.Is(lerr, fs.ErrNotExist):
+		case lerr != nil:
+			err = lerr
+		case st.Mode()&fs.ModeSymlink != 0:
+			err = symlinkError(full)
+		case !st.IsDir():
+			err = fmt.Errorf("%s is not a folder, where the generated tree has one; move it away", full)
+		}
+	}
+	g.mu.Lock()
+	g.dirs[rel] = err
+	g.mu.Unlock()
+	return err
+}
+
+// read reads a file of the output (a tree path) if it is there, refusing a
+// link anywhere on its way; an absent file is fs.ErrNotExist.
+func (g *outGuard) read(p string) ([]byte, error) {
+	if err := g.folder(path.Dir(p)); err != nil {
+		return nil, err
+	}
+	full := filepath.Join(g.root, filepath.FromSlash(p))
+	st, err := os.Lstat(full)
+	switch {
+	case err != nil:
+		return nil, err
+	case st.Mode()&fs.ModeSymlink != 0:
+		return nil, symlinkError(full)
+	case !st.Mode().IsRegular():
+		return nil, fmt.Errorf("%s is not a regular file, where the generated tree has one; move it away", full)
+	}
+	return os.ReadFile(full)
 }
 
 // WriteResult says what Write did.
@@ -103,7 +234,21 @@ type WriteResult struct {
 // unchanged files untouched (not even rewritten) and never touches a file it
 // did not generate. A file in the way that it did not generate, or one it
 // generated that was edited since, is an error and nothing is written.
+//
+// Write writes and removes only inside dir: every path it touches is one the
+// generator writes (ValidPath), in the tree or in the old manifest, and a
+// symbolic link anywhere from dir down to a file it would touch is refused,
+// before anything is written or removed.
 func Write(dir string, t *Tree) (*WriteResult, error) {
+	for _, p := range t.Paths() {
+		if !ValidPath(p) {
+			return nil, fmt.Errorf("the tree holds %q, which is not a path the generator writes (%s); nothing was written", p, treePaths)
+		}
+	}
+	g := newOutGuard(dir)
+	if err := g.checkRoot(); err != nil {
+		return nil, err
+	}
 	old, err := ReadManifest(dir)
 	if err != nil {
 		return nil, err
@@ -125,14 +270,15 @@ func Write(dir string, t *Tree) (*WriteResult, error) {
 		edited
 	)
 	verdicts := make([]int, len(paths))
-	err = parallel(len(paths), func(i int) error {
+	errs := make([]error, len(paths))
+	_ = parallel(len(paths), func(i int) error {
 		p := paths[i]
-		cur, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		cur, err := g.read(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			verdicts[i] = added
 		case err != nil:
-			return err
+			errs[i] = err
 		case bytes.Equal(cur, t.Files[p]):
 			verdicts[i] = unchanged
 		case p == ManifestName:
@@ -150,7 +296,21 @@ func Write(dir string, t *Tree) (*WriteResult, error) {
 		}
 		return nil
 	})
-	if err != nil {
+	var removes []ManifestEntry
+	for _, e := range old.Files {
+		if _, still := t.Files[e.Path]; !still {
+			removes = append(removes, e)
+		}
+	}
+	current := make([][]byte, len(removes))
+	removeErrs := make([]error, len(removes))
+	for i, e := range removes {
+		current[i], removeErrs[i] = g.read(e.Path)
+		if errors.Is(removeErrs[i], fs.ErrNotExist) {
+			current[i], removeErrs[i] = nil, nil
+		}
+	}
+	if err := errors.Join(uniqueErrors(append(errs, removeErrs...))...); err != nil {
 		return nil, err
 	}
 	for i, p := range paths {
@@ -167,16 +327,10 @@ func Write(dir string, t *Tree) (*WriteResult, error) {
 			conflicts = append(conflicts, p+" was edited since it was generated")
 		}
 	}
-	for _, e := range old.Files {
-		if _, still := t.Files[e.Path]; still {
-			continue
-		}
-		cur, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.Path)))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
+	for i, e := range removes {
+		cur := current[i]
+		if cur == nil {
+			continue // already gone
 		}
 		if hashOf(cur) != e.SHA256 {
 			conflicts = append(conflicts, e.Path+" is no longer generated but was edited since; move or delete it yourself")
@@ -255,22 +409,40 @@ func removeEmptyParents(root, dir string) {
 	}
 }
 
+// uniqueErrors drops nil errors and repeats (a link above many files is
+// one problem), keeping the first of each in order.
+func uniqueErrors(errs []error) []error {
+	var out []error
+	seen := map[string]bool{}
+	for _, err := range errs {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			out = append(out, err)
+		}
+	}
+	return out
+}
+
 // ReadTree reads a folder written by Write back into a tree (the files its
-// manifest lists, plus the manifest).
+// manifest lists, plus the manifest), following no links.
 func ReadTree(dir string) (*Tree, error) {
+	g := newOutGuard(dir)
+	if err := g.checkRoot(); err != nil {
+		return nil, err
+	}
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, err
 	}
 	t := &Tree{Files: map[string][]byte{}}
 	for _, e := range m.Files {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(e.Path)))
+		b, err := g.read(e.Path)
 		if err != nil {
 			return nil, err
 		}
 		t.Files[e.Path] = b
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, ManifestName)); err == nil {
+	if b, err := g.read(ManifestName); err == nil {
 		t.Files[ManifestName] = b
 	}
 	return t, nil

@@ -73,6 +73,9 @@ func Compatibility(base, head *Model) []DatasetEvolution {
 		o, inBase := olds[name]
 		n, inHead := news[name]
 		add := func(e Evolution, pos Pos) {
+			if !e.Pos.IsZero() {
+				pos = e.Pos // the column's own line
+			}
 			out = append(out, DatasetEvolution{Dataset: name, Evolution: e, Consumers: consumers(name), Pos: pos})
 		}
 		switch {
@@ -107,31 +110,56 @@ func Compatibility(base, head *Model) []DatasetEvolution {
 	return out
 }
 
-// compareDataset lists the evolutions of one dataset present on both sides.
+// compareDataset lists the evolutions of one dataset present on both sides,
+// in time linear in its columns (a dataset may have tens of thousands).
 func compareDataset(o, n *Dataset) []Evolution {
 	var out []Evolution
-	seen := map[string]bool{}
+	byName := make(map[string]*Column, len(n.Columns))
+	for i := range n.Columns {
+		if _, dup := byName[n.Columns[i].Name]; !dup {
+			byName[n.Columns[i].Name] = &n.Columns[i]
+		}
+	}
+	oldKey, newKey := keySet(o), keySet(n)
+	seen := make(map[string]bool, len(o.Columns))
 	for i := range o.Columns {
 		oc := &o.Columns[i]
 		seen[oc.Name] = true
-		nc := n.Column(oc.Name)
+		nc := byName[oc.Name]
 		if nc == nil {
 			out = append(out, DroppedColumn(oc))
 			continue
 		}
-		out = append(out, CompareColumn(oc, nc, o.IsKey(oc.Name), n.IsKey(nc.Name))...)
+		out = append(out, CompareColumn(oc, nc, oldKey[oc.Name], newKey[nc.Name])...)
 	}
 	for i := range n.Columns {
 		nc := &n.Columns[i]
 		if !seen[nc.Name] {
-			out = append(out, AddedColumn(nc, n.IsKey(nc.Name)))
+			out = append(out, AddedColumn(nc, newKey[nc.Name]))
 		}
 	}
 	if ok, nk := refNames(o.PrimaryKey), refNames(n.PrimaryKey); !slices.Equal(ok, nk) {
-		out = append(out, Evolution{Rule: RuleKeyChange, Message: fmt.Sprintf("primary key changes from %s to %s; rows are merged by key, so the table's rows would no longer match; publish a new dataset instead", listOf(ok), listOf(nk))})
+		out = append(out, Evolution{Rule: RuleKeyChange, Message: fmt.Sprintf("primary key changes from %s to %s; rows are merged by key, so the table's rows would no longer match; publish a new dataset instead", listOf(ok), listOf(nk)), Pos: firstRefPos(n.PrimaryKey)})
 	}
 	if op, np := refNames(o.PartitionBy), refNames(n.PartitionBy); !slices.Equal(op, np) {
-		out = append(out, Evolution{Rule: RulePartitionChange, Message: fmt.Sprintf("partitioning changes from %s to %s; the table's partitioning is not evolved; publish a new dataset instead", listOf(op), listOf(np))})
+		out = append(out, Evolution{Rule: RulePartitionChange, Message: fmt.Sprintf("partitioning changes from %s to %s; the table's partitioning is not evolved; publish a new dataset instead", listOf(op), listOf(np)), Pos: firstRefPos(n.PartitionBy)})
+	}
+	return out
+}
+
+// firstRefPos is where a list of references starts in the head; zero (the
+// dataset, then) when the list is empty.
+func firstRefPos(rs []Ref) Pos {
+	if len(rs) > 0 {
+		return rs[0].Pos
+	}
+	return Pos{}
+}
+
+func keySet(d *Dataset) map[string]bool {
+	out := make(map[string]bool, len(d.PrimaryKey))
+	for _, k := range d.PrimaryKey {
+		out[k.Name] = true
 	}
 	return out
 }

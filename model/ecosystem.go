@@ -9,7 +9,7 @@ type Ecosystem struct {
 	Classifications []Classification `yaml:"classifications" doc:"The data classifications datasets and columns may carry."`
 	Vendors         []Vendor         `yaml:"vendors" doc:"Infrastructure vendors and their location trees."`
 	Containers      []Container      `yaml:"containers" doc:"Infrastructure shared by the platforms: object storage, catalogs, Kafka Connect."`
-	Credentials     []Credential     `yaml:"credentials" doc:"Credentials the platforms use, by name only; secrets live in the platforms' secret stores."`
+	Credentials     []Credential     `yaml:"credentials" doc:"Credentials the platforms use, by name only; secrets live in the platforms' secret stores. A team uses one only when its granted_to names the team or its zone."`
 	Platforms       []Platform       `yaml:"platforms" doc:"Data platforms that serve dataset groups."`
 	Zones           []ZoneDecl       `yaml:"zones" doc:"Governance zones and the repositories that own them."`
 }

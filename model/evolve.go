@@ -12,23 +12,27 @@ type Evolution struct {
 	Allowed bool
 	Rule    string // a stable name: widen-int, narrow, drop-field, ...
 	Message string
+	// Pos is where the new version says it: the column, field or element;
+	// for a dropped field, the struct that no longer has it. Zero for a
+	// dropped column (the caller knows the dataset).
+	Pos Pos
 }
 
 // CompareColumn lists the evolutions from old to new of one column (matched
 // by name by the caller). Nothing is returned when they are the same.
 func CompareColumn(old, new *Column, oldKey, newKey bool) []Evolution {
 	var out []Evolution
-	compareNullability(&out, old.Name, old.IsNullable(oldKey), new.IsNullable(newKey))
-	compareType(&out, old.Name, &old.TypeSpec, &new.TypeSpec)
+	compareNullability(&out, old.Name, new.Pos, old.IsNullable(oldKey), new.IsNullable(newKey))
+	compareType(&out, old.Name, new.Pos, &old.TypeSpec, &new.TypeSpec)
 	return out
 }
 
 // AddedColumn judges a column that exists only in the new version.
 func AddedColumn(c *Column, isKey bool) Evolution {
 	if c.IsNullable(isKey) {
-		return Evolution{Path: c.Name, Allowed: true, Rule: "add-nullable", Message: fmt.Sprintf("adds nullable column %s %s", c.Name, c.Type)}
+		return Evolution{Path: c.Name, Allowed: true, Rule: "add-nullable", Message: fmt.Sprintf("adds nullable column %s %s", c.Name, c.Type), Pos: c.Pos}
 	}
-	return Evolution{Path: c.Name, Rule: "add-required", Message: fmt.Sprintf("adds column %s as not nullable; existing rows have no value for it, so add it as nullable", c.Name)}
+	return Evolution{Path: c.Name, Rule: "add-required", Message: fmt.Sprintf("adds column %s as not nullable; existing rows have no value for it, so add it as nullable", c.Name), Pos: c.Pos}
 }
 
 // DroppedColumn judges a column that exists only in the old version.
@@ -36,32 +40,33 @@ func DroppedColumn(c *Column) Evolution {
 	return Evolution{Path: c.Name, Rule: "drop", Message: fmt.Sprintf("drops column %s, which consumers may read; deprecate the dataset and publish a new one instead", c.Name)}
 }
 
-func compareNullability(out *[]Evolution, path string, oldNull, newNull bool) {
+func compareNullability(out *[]Evolution, path string, pos Pos, oldNull, newNull bool) {
 	switch {
 	case oldNull && !newNull:
-		*out = append(*out, Evolution{Path: path, Rule: "nullable-to-required", Message: fmt.Sprintf("%s becomes not nullable; existing nulls would break it", path)})
+		*out = append(*out, Evolution{Path: path, Rule: "nullable-to-required", Message: fmt.Sprintf("%s becomes not nullable; existing nulls would break it", path), Pos: pos})
 	case !oldNull && newNull:
-		*out = append(*out, Evolution{Path: path, Allowed: true, Rule: "required-to-nullable", Message: fmt.Sprintf("%s becomes nullable", path)})
+		*out = append(*out, Evolution{Path: path, Allowed: true, Rule: "required-to-nullable", Message: fmt.Sprintf("%s becomes nullable", path), Pos: pos})
 	}
 }
 
-func compareType(out *[]Evolution, path string, old, new *TypeSpec) {
+// compareType compares two types at path; pos is where the new one is said.
+func compareType(out *[]Evolution, path string, pos Pos, old, new *TypeSpec) {
 	o, n := old.Type, new.Type
 	if o.Base.Nested() || n.Base.Nested() {
 		if o.Base != n.Base {
-			*out = append(*out, Evolution{Path: path, Rule: "type-change", Message: fmt.Sprintf("%s changes from %s to %s; a nested type cannot change kind", path, o, n)})
+			*out = append(*out, Evolution{Path: path, Rule: "type-change", Message: fmt.Sprintf("%s changes from %s to %s; a nested type cannot change kind", path, o, n), Pos: pos})
 			return
 		}
 		switch o.Base {
 		case TypeStruct:
-			compareFields(out, path, old.Fields, new.Fields)
+			compareFields(out, path, pos, old.Fields, new.Fields)
 		case TypeList:
-			compareElement(out, path+".element", old.Element, new.Element, true)
+			compareElement(out, path+".element", pos, old.Element, new.Element, true)
 		case TypeMap:
 			if old.Key != nil && new.Key != nil && old.Key.Type != new.Key.Type {
-				*out = append(*out, Evolution{Path: path + ".key", Rule: "map-key-change", Message: fmt.Sprintf("%s.key changes from %s to %s; map keys cannot change", path, old.Key.Type, new.Key.Type)})
+				*out = append(*out, Evolution{Path: path + ".key", Rule: "map-key-change", Message: fmt.Sprintf("%s.key changes from %s to %s; map keys cannot change", path, old.Key.Type, new.Key.Type), Pos: elementPos(new.Key, pos)})
 			}
-			compareElement(out, path+".value", old.Value, new.Value, true)
+			compareElement(out, path+".value", pos, old.Value, new.Value, true)
 		}
 		return
 	}
@@ -69,17 +74,25 @@ func compareType(out *[]Evolution, path string, old, new *TypeSpec) {
 		return
 	}
 	if rule, ok := widens(o, n); ok {
-		*out = append(*out, Evolution{Path: path, Allowed: true, Rule: rule, Message: fmt.Sprintf("%s widens from %s to %s", path, o, n)})
+		*out = append(*out, Evolution{Path: path, Allowed: true, Rule: rule, Message: fmt.Sprintf("%s widens from %s to %s", path, o, n), Pos: pos})
 		return
 	}
 	if _, ok := widens(n, o); ok {
-		*out = append(*out, Evolution{Path: path, Rule: "narrow", Message: fmt.Sprintf("%s narrows from %s to %s; values may no longer fit", path, o, n)})
+		*out = append(*out, Evolution{Path: path, Rule: "narrow", Message: fmt.Sprintf("%s narrows from %s to %s; values may no longer fit", path, o, n), Pos: pos})
 		return
 	}
-	*out = append(*out, Evolution{Path: path, Rule: "type-change", Message: fmt.Sprintf("%s changes type from %s to %s, which is not a widening", path, o, n)})
+	*out = append(*out, Evolution{Path: path, Rule: "type-change", Message: fmt.Sprintf("%s changes type from %s to %s, which is not a widening", path, o, n), Pos: pos})
 }
 
-func compareElement(out *[]Evolution, path string, old, new *Element, defaultNull bool) {
+// elementPos is where an element is said, else its parent's position.
+func elementPos(e *Element, parent Pos) Pos {
+	if e != nil && !e.Pos.IsZero() {
+		return e.Pos
+	}
+	return parent
+}
+
+func compareElement(out *[]Evolution, path string, parent Pos, old, new *Element, defaultNull bool) {
 	if old == nil || new == nil {
 		return
 	}
@@ -90,11 +103,13 @@ func compareElement(out *[]Evolution, path string, old, new *Element, defaultNul
 	if new.Nullable.Set {
 		newNull = new.Nullable.Value
 	}
-	compareNullability(out, path, oldNull, newNull)
-	compareType(out, path, &old.TypeSpec, &new.TypeSpec)
+	pos := elementPos(new, parent)
+	compareNullability(out, path, pos, oldNull, newNull)
+	compareType(out, path, pos, &old.TypeSpec, &new.TypeSpec)
 }
 
-func compareFields(out *[]Evolution, path string, old, new []Column) {
+// compareFields compares a struct's fields; pos is where the new struct is said.
+func compareFields(out *[]Evolution, path string, pos Pos, old, new []Column) {
 	byName := make(map[string]*Column, len(new))
 	for i := range new {
 		byName[new[i].Name] = &new[i]
@@ -106,11 +121,11 @@ func compareFields(out *[]Evolution, path string, old, new []Column) {
 		nf := byName[of.Name]
 		fp := path + "." + of.Name
 		if nf == nil {
-			*out = append(*out, Evolution{Path: fp, Rule: "drop-field", Message: fmt.Sprintf("drops field %s, which consumers may read", fp)})
+			*out = append(*out, Evolution{Path: fp, Rule: "drop-field", Message: fmt.Sprintf("drops field %s, which consumers may read", fp), Pos: pos})
 			continue
 		}
-		compareNullability(out, fp, of.IsNullable(false), nf.IsNullable(false))
-		compareType(out, fp, &of.TypeSpec, &nf.TypeSpec)
+		compareNullability(out, fp, nf.Pos, of.IsNullable(false), nf.IsNullable(false))
+		compareType(out, fp, nf.Pos, &of.TypeSpec, &nf.TypeSpec)
 	}
 	for i := range new {
 		nf := &new[i]
@@ -119,9 +134,9 @@ func compareFields(out *[]Evolution, path string, old, new []Column) {
 		}
 		fp := path + "." + nf.Name
 		if nf.IsNullable(false) {
-			*out = append(*out, Evolution{Path: fp, Allowed: true, Rule: "add-nullable-field", Message: fmt.Sprintf("adds nullable field %s %s", fp, nf.Type)})
+			*out = append(*out, Evolution{Path: fp, Allowed: true, Rule: "add-nullable-field", Message: fmt.Sprintf("adds nullable field %s %s", fp, nf.Type), Pos: nf.Pos})
 		} else {
-			*out = append(*out, Evolution{Path: fp, Rule: "add-required-field", Message: fmt.Sprintf("adds field %s as not nullable; add it as nullable", fp)})
+			*out = append(*out, Evolution{Path: fp, Rule: "add-required-field", Message: fmt.Sprintf("adds field %s as not nullable; add it as nullable", fp), Pos: nf.Pos})
 		}
 	}
 }

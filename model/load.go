@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -28,7 +30,8 @@ type LoadError = decode.Error
 type Source interface {
 	// Describe says what the source is, for messages.
 	Describe() string
-	// Files lists the files of the model, slash-separated and relative to its root.
+	// Files lists the model files, slash-separated and relative to its root
+	// (IsModelPath); the loader refuses every other entry under zones/.
 	Files(ctx context.Context) ([]string, error)
 	// ReadFile reads one of them.
 	ReadFile(name string) ([]byte, error)
@@ -43,16 +46,24 @@ func LoadDir(ctx context.Context, dir string) (*Model, []*LoadError, error) {
 	return Load(ctx, DirSource(dir))
 }
 
-// Load reads every model file of src, in parallel, and assembles the model.
+// Load reads every model file of src, in parallel, and assembles the model,
+// within DefaultLimits.
 // A non-nil error means the source itself could not be read; load errors mean
 // some files could not be decoded (the model is then incomplete: do not lint it).
 func Load(ctx context.Context, src Source) (*Model, []*LoadError, error) {
-	names, err := src.Files(ctx)
+	return LoadWith(ctx, src, DefaultLimits)
+}
+
+// LoadWith is Load within the given limits: a file, a value or a nesting
+// over them is a load error at its position, a model over them one load
+// error, and nothing over them is held in memory.
+func LoadWith(ctx context.Context, src Source, lim Limits) (*Model, []*LoadError, error) {
+	defer closeSource(src)
+	names, refused, err := listSource(ctx, src)
 	if err != nil {
 		return nil, nil, err
 	}
-	m, errs, _, err := load(ctx, src, names, false)
-	closeSource(src)
+	m, errs, _, err := load(ctx, src, names, refused, lim, false)
 	return m, errs, err
 }
 
@@ -63,29 +74,36 @@ func closeSource(src Source) {
 	}
 }
 
-// load reads the named files of src; with hash it also returns each model
-// file's git blob hash, computed from the bytes it parsed.
-func load(ctx context.Context, src Source, names []string, hash bool) (*Model, []*LoadError, map[string]string, error) {
+// load reads the named model files of src (as listSource lists them, with
+// the entries it refused); with hash it also returns each model file's git
+// blob hash.
+func load(ctx context.Context, src Source, names []string, refused []*LoadError, lim Limits, hash bool) (*Model, []*LoadError, map[string]string, error) {
+	lim = lim.withDefaults()
 	var files []*modelFile
-	var errs []*LoadError
+	errs := append([]*LoadError(nil), refused...)
 	for _, name := range names {
 		kind, zone, team, ok := classify(name)
 		if !ok {
-			if isYAMLish(name) && strings.HasPrefix(name, "zones/") {
-				errs = append(errs, &LoadError{Pos: Pos{File: src.Display(name), Line: 1, Col: 1}, Code: "load-layout",
-					Msg: "unexpected model file; files live at zones/<zone>/zone.yaml, zones/<zone>/teams/<team>/team.yaml, and .../datastores/<name>.yaml or .../workspaces/<name>.yaml"})
-			}
-			continue
+			continue // listSource lists only model files
 		}
 		files = append(files, &modelFile{name: name, display: src.Display(name), kind: kind, zone: zone, team: team})
 	}
-	if err := parseAll(ctx, src, files, hash); err != nil {
+	over, err := parseAll(ctx, src, files, hash, lim)
+	if err != nil {
 		return nil, nil, nil, err
 	}
 	m := &Model{Source: src.Describe(), Commit: src.Commit()}
+	if over {
+		// What was read before the limit depends on timing: report only the
+		// limit, the same whatever the order.
+		errs = append(errs, modelLimitError(src.Display("."), lim.ModelBytes))
+		decode.SortErrors(errs)
+		return m, errs, nil, nil
+	}
 	errs = append(errs, assemble(m, files)...)
-	if m.Ecosystem == nil && !slices.Contains(names, "ecosystem.yaml") {
-		errs = append(errs, &LoadError{Pos: Pos{File: src.Display("ecosystem.yaml"), Line: 1, Col: 1}, Code: "load-layout",
+	eco := src.Display("ecosystem.yaml")
+	if m.Ecosystem == nil && !slices.Contains(names, "ecosystem.yaml") && !slices.ContainsFunc(refused, func(e *LoadError) bool { return e.Pos.File == eco }) {
+		errs = append(errs, &LoadError{Pos: Pos{File: eco, Line: 1, Col: 1}, Code: "load-layout",
 			Msg: "no ecosystem.yaml at the model's root; is this the right folder?"})
 	}
 	decode.SortErrors(errs)
@@ -122,9 +140,15 @@ func isYAMLish(name string) bool {
 	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
 }
 
-// classify maps a path to its place in the layout.
+// classify maps a path to its place in the layout; no part of a model path
+// is empty or hidden.
 func classify(name string) (kind fileKind, zone, team string, ok bool) {
 	p := strings.Split(name, "/")
+	for _, part := range p {
+		if part == "" || part[0] == '.' {
+			return 0, "", "", false
+		}
+	}
 	switch {
 	case name == "ecosystem.yaml":
 		return ecosystemFile, "", "", true
@@ -143,33 +167,83 @@ func classify(name string) (kind fileKind, zone, team string, ok bool) {
 	return 0, "", "", false
 }
 
-// parseAll reads, parses and decodes the files on every core.
-func parseAll(ctx context.Context, src Source, files []*modelFile, hash bool) error {
+// limitedReader is a source that reads a file only when it is within a
+// size, learning the size before reading (a folder's fstat, a git object's
+// header).
+type limitedReader interface {
+	readLimited(name string, max int64) ([]byte, error)
+}
+
+// knownHasher is a source that knows its files' git blob hashes without
+// reading them.
+type knownHasher interface {
+	knownHash(name string) (string, bool)
+}
+
+// readLimited reads a file of src of at most max bytes; a larger one is a
+// *tooLargeError.
+func readLimited(src Source, name string, max int64) ([]byte, error) {
+	if lr, ok := src.(limitedReader); ok {
+		return lr.readLimited(name, max)
+	}
+	b, err := src.ReadFile(name)
+	if err == nil && int64(len(b)) > max {
+		return nil, &tooLargeError{size: int64(len(b)), limit: max}
+	}
+	return b, err
+}
+
+// parseAll reads, parses and decodes the files on every core. It reports
+// over when the files add up to more than the model limit: it then stops
+// reading, and the files' values are incomplete.
+func parseAll(ctx context.Context, src Source, files []*modelFile, hash bool, lim Limits) (over bool, err error) {
 	work := make(chan *modelFile)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var readErr error
+	var total atomic.Int64
+	var overLimit atomic.Bool
+	kh, known := src.(knownHasher)
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			strs := decode.NewStrings() // shared by the files this worker decodes
-			yp := new(yamlnode.Parser)
+			yp := &yamlnode.Parser{MaxDepth: lim.Depth, MaxScalar: lim.TextBytes}
 			for f := range work {
-				data, err := src.ReadFile(f.name)
+				if overLimit.Load() {
+					continue
+				}
+				data, err := readLimited(src, f.name, lim.FileBytes)
+				var big *tooLargeError
+				if errors.As(err, &big) {
+					f.errs = append(f.errs, fileLimitError(f.display, big))
+					continue
+				}
 				if err != nil {
 					once.Do(func() { readErr = fmt.Errorf("read %s: %w", f.display, err) })
 					continue
 				}
+				if total.Add(int64(len(data))) > lim.ModelBytes {
+					overLimit.Store(true)
+					continue
+				}
 				if hash {
-					f.hash = BlobHash(data)
+					h, ok := "", false
+					if known {
+						h, ok = kh.knownHash(f.name)
+					}
+					if !ok {
+						h = BlobHash(data)
+					}
+					f.hash = h
 				}
 				f.decode(data, strs, yp)
 			}
 		}()
 	}
 	for _, f := range files {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || overLimit.Load() {
 			break
 		}
 		work <- f
@@ -177,9 +251,9 @@ func parseAll(ctx context.Context, src Source, files []*modelFile, hash bool) er
 	close(work)
 	wg.Wait()
 	if readErr != nil {
-		return readErr
+		return false, readErr
 	}
-	return ctx.Err()
+	return overLimit.Load(), ctx.Err()
 }
 
 func (f *modelFile) decode(data []byte, strs *decode.Strings, yp *yamlnode.Parser) {
@@ -189,7 +263,11 @@ func (f *modelFile) decode(data []byte, strs *decode.Strings, yp *yamlnode.Parse
 		if !ok {
 			pe = &yamlnode.Error{File: f.display, Line: 1, Column: 1, Msg: err.Error()}
 		}
-		f.errs = append(f.errs, &LoadError{Pos: Pos{File: f.display, Line: int32(pe.Line), Col: int32(pe.Column)}, Code: "load-syntax", Msg: pe.Msg})
+		code, msg := "load-syntax", pe.Msg
+		if pe.Limit != "" {
+			code, msg = "load-limit", msg+limitRemedy(pe.Limit)
+		}
+		f.errs = append(f.errs, &LoadError{Pos: Pos{File: f.display, Line: int32(pe.Line), Col: int32(pe.Column)}, Code: code, Msg: msg})
 		return
 	}
 	if root == nil {
@@ -307,9 +385,18 @@ func (d DirSource) Display(name string) string {
 	return filepath.ToSlash(filepath.Join(string(d), filepath.FromSlash(name)))
 }
 
+// ReadFile reads a model file: a regular file (a link is not followed, a
+// device or pipe not opened) of at most 1 GiB.
 func (d DirSource) ReadFile(name string) ([]byte, error) {
-	return readFile(filepath.Join(string(d), filepath.FromSlash(name)))
+	return d.readLimited(name, maxReadable)
 }
+
+func (d DirSource) readLimited(name string, max int64) ([]byte, error) {
+	return readFileLimited(filepath.Join(string(d), filepath.FromSlash(name)), max)
+}
+
+// maxReadable is the most any model file can be: the parser's own limit.
+const maxReadable = 1 << 30
 
 // FileHash is the git blob hash of a file's content, so a folder compares
 // with a git revision (or another folder) by hash. It reads the file.
@@ -329,72 +416,54 @@ func BlobHash(content []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// Files lists the model files, by the layout's rules (see IsModelPath).
 func (d DirSource) Files(ctx context.Context) ([]string, error) {
-	root := string(d)
-	if st, err := os.Stat(root); err != nil {
-		return nil, err
-	} else if !st.IsDir() {
-		return nil, fmt.Errorf("%s is not a folder", root)
-	}
-	return walkDir(ctx, root)
+	names, _, err := d.walkModel(ctx)
+	return names, err
 }
 
-// walkDir lists the files under root, slash-separated and relative to it,
-// sorted, skipping folders whose names start with a dot. Folders are read
-// several at a time: a model has thousands, and each costs a few system calls.
-func walkDir(ctx context.Context, root string) ([]string, error) {
-	type result struct {
-		files, dirs []string
-		err         error
+func (d DirSource) walkModel(ctx context.Context) ([]string, []*LoadError, error) {
+	root := string(d)
+	if st, err := os.Stat(root); err != nil {
+		return nil, nil, err
+	} else if !st.IsDir() {
+		return nil, nil, fmt.Errorf("%s is not a folder", root)
 	}
-	var names []string
-	level := []string{""} // the folders to read next, relative to root
-	workers := 2 * runtime.GOMAXPROCS(0)
-	for len(level) > 0 {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		results := make([]result, len(level))
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for w := 0; w < min(workers, len(level)); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1) - 1)
-					if i >= len(level) {
-						return
-					}
-					rel := level[i]
-					entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(rel)))
-					r := &results[i]
-					r.err = err
-					for _, e := range entries {
-						name := e.Name()
-						if rel != "" {
-							name = rel + "/" + name
-						}
-						switch {
-						case !e.IsDir():
-							r.files = append(r.files, name)
-						case !strings.HasPrefix(e.Name(), "."):
-							r.dirs = append(r.dirs, name)
-						}
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		level = level[:0:0]
-		for _, r := range results {
-			if r.err != nil {
-				return nil, r.err
-			}
-			names = append(names, r.files...)
-			level = append(level, r.dirs...)
-		}
+	files, refused, err := walkModel(ctx, d, d.Display)
+	if err != nil {
+		return nil, nil, err
 	}
-	sort.Strings(names)
-	return names, nil
+	return paths(files), refused, nil
+}
+
+// list lists a folder's entries with their kinds as lstat sees them: a link
+// is a link, whatever it points to.
+func (d DirSource) list(dir walked) ([]dirEntry, error) {
+	entries, err := os.ReadDir(filepath.Join(string(d), filepath.FromSlash(dir.path)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dirEntry, len(entries))
+	for i, e := range entries {
+		out[i] = dirEntry{name: e.Name(), kind: kindOfMode(e.Type())}
+	}
+	return out, nil
+}
+
+func kindOfMode(m fs.FileMode) entryKind {
+	switch t := m.Type(); {
+	case t == 0:
+		return entryFile
+	case t&fs.ModeDir != 0:
+		return entryDir
+	case t&fs.ModeSymlink != 0:
+		return entrySymlink
+	case t&fs.ModeNamedPipe != 0:
+		return entryPipe
+	case t&fs.ModeSocket != 0:
+		return entrySocket
+	case t&fs.ModeDevice != 0:
+		return entryDevice
+	}
+	return entryOther
 }

@@ -27,17 +27,22 @@ type hashedSource interface {
 // Files compare by git blob hash when both sources are revisions, else by
 // content.
 func LoadPair(ctx context.Context, base, head Source) (b, h *Model, baseErrs, headErrs []*LoadError, err error) {
+	return LoadPairWith(ctx, base, head, DefaultLimits)
+}
+
+// LoadPairWith is LoadPair within the given limits, which apply to each side.
+func LoadPairWith(ctx context.Context, base, head Source, lim Limits) (b, h *Model, baseErrs, headErrs []*LoadError, err error) {
 	defer closeSource(base)
 	defer closeSource(head)
-	headNames, err := head.Files(ctx)
+	headNames, headRefused, err := listSource(ctx, head)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	baseNames, err := base.Files(ctx)
+	baseNames, baseRefused, err := listSource(ctx, base)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	h, headErrs, headHashes, err := load(ctx, head, headNames, true)
+	h, headErrs, headHashes, err := load(ctx, head, headNames, headRefused, lim, true)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -46,18 +51,24 @@ func LoadPair(ctx context.Context, base, head Source) (b, h *Model, baseErrs, he
 		return nil, nil, nil, nil, err
 	}
 	if ecosystem {
-		b, baseErrs, err = loadFiles(ctx, base, baseNames)
+		b, baseErrs, _, err = load(ctx, base, baseNames, baseRefused, lim, false)
 		return b, h, baseErrs, headErrs, err
 	}
 	var subset []string
 	for _, n := range baseNames {
 		if _, zone, _, ok := classify(n); ok && changed[zone] {
 			subset = append(subset, n)
-		} else if !ok && strings.HasPrefix(n, "zones/") && changed[zoneOf(n)] {
-			subset = append(subset, n) // reported as a layout error, as a full load would
 		}
 	}
-	part, baseErrs, err := loadFiles(ctx, base, subset)
+	// The base's refused entries in the zones it reads, and at its root,
+	// are reported as a full load would.
+	var refused []*LoadError
+	for _, e := range baseRefused {
+		if z, ok := refusedZone(base, e); !ok || changed[z] {
+			refused = append(refused, e)
+		}
+	}
+	part, baseErrs, _, err := load(ctx, base, subset, refused, lim, false)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -79,10 +90,16 @@ func LoadPair(ctx context.Context, base, head Source) (b, h *Model, baseErrs, he
 	return b, h, filtered, headErrs, nil
 }
 
-// loadFiles is Load over a given list of the source's files.
-func loadFiles(ctx context.Context, src Source, names []string) (*Model, []*LoadError, error) {
-	m, errs, _, err := load(ctx, src, names, false)
-	return m, errs, err
+// refusedZone names the zone a refused entry is in; ok is false for an
+// entry outside zones/<zone>/ (ecosystem.yaml, zones).
+func refusedZone(src Source, e *LoadError) (string, bool) {
+	prefix := src.Display("zones") + "/"
+	rest, ok := strings.CutPrefix(e.Pos.File, prefix)
+	if !ok {
+		return "", false
+	}
+	zone, _, _ := strings.Cut(rest, "/")
+	return zone, true
 }
 
 // hashed is a source whose model files' hashes are known (computed as they

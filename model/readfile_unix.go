@@ -7,15 +7,21 @@ import (
 	"syscall"
 )
 
-// readFile reads a whole file with the fewest system calls: open, fstat,
-// read, close. os.ReadFile also registers the file with the poller, toggles
-// its flags and reads once more to see the end, which doubles the calls; with
-// tens of thousands of small model files the calls dominate reading.
-func readFile(name string) ([]byte, error) {
+// readFileLimited reads a whole regular file of at most max bytes with the
+// fewest system calls: open, fstat, read, close. os.ReadFile also registers
+// the file with the poller, toggles its flags and reads once more to see the
+// end, which doubles the calls; with tens of thousands of small model files
+// the calls dominate reading.
+//
+// A symbolic link is not followed (O_NOFOLLOW), and a named pipe or device
+// that took a file's place since it was listed is not read: O_NONBLOCK keeps
+// the open of a pipe from waiting for a writer, fstat then refuses it. A
+// file larger than max is refused from its size, before any read.
+func readFileLimited(name string, max int64) ([]byte, error) {
 	var fd int
 	var err error
 	for {
-		fd, err = syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		fd, err = syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 		if err != syscall.EINTR {
 			break
 		}
@@ -28,11 +34,14 @@ func readFile(name string) ([]byte, error) {
 	if err := fstat(fd, &st); err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
-	if st.Mode&syscall.S_IFMT == syscall.S_IFDIR {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: syscall.EISDIR}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errNotRegular}
+	}
+	if st.Size > max {
+		return nil, &tooLargeError{size: st.Size, limit: max}
 	}
 	// One byte more than the size, so that a file that grew is noticed and
-	// read to its end.
+	// read to its end (or to the limit).
 	data := make([]byte, 0, int(st.Size)+1)
 	for {
 		n, err := syscall.Read(fd, data[len(data):cap(data)])
@@ -46,6 +55,9 @@ func readFile(name string) ([]byte, error) {
 			return data, nil
 		}
 		data = data[:len(data)+n]
+		if int64(len(data)) > max {
+			return nil, &tooLargeError{size: -1, limit: max}
+		}
 		if len(data) < cap(data) && int64(len(data)) == st.Size {
 			return data, nil // all of it: no need for another call to see the end
 		}

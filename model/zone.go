@@ -3,10 +3,11 @@ package model
 // Zone is a governance zone, read from zones/<zone>/zone.yaml.
 type Zone struct {
 	Pos           Pos
-	Name          string     `yaml:"zone,required" doc:"The zone's identifier, as declared in ecosystem.yaml."`
-	Documentation string     `yaml:"documentation" doc:"What the zone governs (markdown)."`
-	Policies      Policies   `yaml:"policies" doc:"The zone's policies."`
-	Teams         []TeamDecl `yaml:"teams" doc:"Teams in the zone and the repositories that own them."`
+	Name          string       `yaml:"zone,required" doc:"The zone's identifier, as declared in ecosystem.yaml."`
+	Documentation string       `yaml:"documentation" doc:"What the zone governs (markdown)."`
+	Policies      Policies     `yaml:"policies" doc:"The zone's policies."`
+	Credentials   []Credential `yaml:"credentials" doc:"Credentials the zone provides, by name only; a team of the zone uses one only when its granted_to names the team."`
+	Teams         []TeamDecl   `yaml:"teams" doc:"Teams in the zone and the repositories that own them."`
 
 	// Dir is the zone's folder, zones/<zone>.
 	Dir string
@@ -59,7 +60,7 @@ type Team struct {
 	Name          string       `yaml:"team,required" doc:"The team's identifier, as declared in its zone."`
 	Documentation string       `yaml:"documentation" doc:"Who the team is and how to reach it (markdown)."`
 	Containers    []Container  `yaml:"containers" doc:"The team's data containers."`
-	Credentials   []Credential `yaml:"credentials" doc:"The team's credentials, by name only."`
+	Credentials   []Credential `yaml:"credentials" doc:"The team's own credentials, by name only; only the team uses them."`
 
 	// Dir is the team's folder.
 	Dir string

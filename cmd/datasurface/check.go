@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +25,8 @@ func newCheck() *cobra.Command {
 	var repo, path, base, head, source, format, templatesDir string
 	var reports []string
 	var note, stats bool
+	var src sourceCheck
+	var lim limitFlags
 	cmd := &cobra.Command{
 		Use:   "check --base DIR|REV --head DIR|REV --source PROJECT@BRANCH",
 		Short: "Judge a model change: lint, authorization, compatibility and the plan, for a merge request",
@@ -38,11 +39,20 @@ proposal) and give one verdict, built from:
   - the plan: what the merge would deploy.
 
 --base and --head are each a folder or, when no such folder exists, a git
-revision of --repo. --head defaults to the working tree of --repo (a
-pipeline's checkout of the merge request's head); --base to
+revision of --repo. --head defaults to the commit checked out in --repo
+(HEAD: in a pipeline, the merge request's head), read from git as publish
+reads it (files the working tree holds byte for byte are taken from there,
+which is faster; a folder is read only when --head names one); --base to
 CI_MERGE_REQUEST_DIFF_BASE_SHA, and --source to
 CI_MERGE_REQUEST_SOURCE_PROJECT_PATH@CI_MERGE_REQUEST_SOURCE_BRANCH_NAME.
 Only the zones whose files differ are read from the base.
+
+With a token in ` + mrnote.TokenEnv + ` (and CI_API_V4_URL, CI_PROJECT_ID,
+CI_MERGE_REQUEST_IID), the source, the base and the head are GitLab's, read
+from its API: a variable or flag that says otherwise stops the check (exit
+1); without one, a source from the variables is reported as unverified
+(--require-verified-source refuses it). A changed file outside the model's
+layout (CI configuration, CODEOWNERS, scripts) is the ecosystem owner's.
 
 --format chooses the output on stdout (human, markdown, json, codequality,
 junit); --report FORMAT=FILE writes more (codequality and junit are what
@@ -54,6 +64,9 @@ not, 2 when a side cannot be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
+			if err := src.settle(cmd.Context(), &source, &base, head, repo); err != nil {
+				return err
+			}
 			base = first(base, os.Getenv("CI_MERGE_REQUEST_DIFF_BASE_SHA"))
 			if source == "" {
 				if p, b := os.Getenv("CI_MERGE_REQUEST_SOURCE_PROJECT_PATH"), os.Getenv("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"); p != "" && b != "" {
@@ -63,10 +76,13 @@ not, 2 when a side cannot be read.`,
 			if base == "" {
 				return &exitError{code: exitUnread, err: errors.New("--base is required (or CI_MERGE_REQUEST_DIFF_BASE_SHA in a merge-request pipeline)")}
 			}
+			if err := checkSource(source, cmd.Flags().Changed("source")); err != nil {
+				return &exitError{code: exitUnread, err: err}
+			}
 			if !slices.Contains(checkFormats, format) {
 				return &exitError{code: exitUnread, err: fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(checkFormats, ", "))}
 			}
-			var headSrc model.Source = workTree{model.DirSource(filepath.Join(repo, path)), os.Getenv("CI_COMMIT_SHA")}
+			var headSrc model.Source = &model.GitSource{Repo: repo, Rev: "HEAD", Dir: path, WorkTree: true}
 			if head != "" {
 				headSrc = sideSource(head, repo, path)
 			}
@@ -84,7 +100,7 @@ not, 2 when a side cannot be read.`,
 					return &exitError{code: exitUnread, err: err}
 				}
 			}
-			bm, hm, berrs, herrs, err := model.LoadPair(cmd.Context(), sideSource(base, repo, path), headSrc)
+			bm, hm, berrs, herrs, err := model.LoadPairWith(cmd.Context(), sideSource(base, repo, path), headSrc, lim.limits())
 			if err != nil {
 				return &exitError{code: exitUnread, err: err}
 			}
@@ -92,6 +108,9 @@ not, 2 when a side cannot be read.`,
 			res, err := check.Run(cmd.Context(), check.Input{Base: bm, Head: hm, BaseErrs: berrs, HeadErrs: herrs, Source: source,
 				Generator: generator.Options{Version: version, TemplatesDir: templatesDir}})
 			if err != nil {
+				return &exitError{code: exitUnread, err: err}
+			}
+			if err := src.annotate(cmd.Context(), res, bm, base, head, repo, path); err != nil {
 				return &exitError{code: exitUnread, err: err}
 			}
 			what := hm.Source
@@ -129,7 +148,7 @@ not, 2 when a side cannot be read.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&base, "base", "", "the model before the change: a folder or a git revision of --repo")
-	f.StringVar(&head, "head", "", "the model after the change (default: the working tree of --repo, which in a pipeline is the merge request's head commit)")
+	f.StringVar(&head, "head", "", "the model after the change (default: the commit checked out in --repo, HEAD)")
 	f.StringVar(&repo, "repo", ".", "the git repository that revisions are read from")
 	f.StringVar(&path, "path", "", "the model's folder inside the repository (for revisions)")
 	f.StringVar(&source, "source", "", "the merge request's source, <project path>@<branch>")
@@ -138,16 +157,10 @@ not, 2 when a side cannot be read.`,
 	f.BoolVar(&note, "note", false, "create or update the check's note on the merge request")
 	f.BoolVar(&stats, "stats", false, "print timings and peak memory to stderr")
 	f.StringVar(&templatesDir, "templates", "", "a folder of templates overriding the embedded ones by file name")
+	src.flags(f)
+	lim.register(cmd)
 	return cmd
 }
-
-// workTree is a checkout: a folder whose commit CI names.
-type workTree struct {
-	model.DirSource
-	commit string
-}
-
-func (w workTree) Commit() string { return w.commit }
 
 // sideSource is a folder if value names one, else a revision of repo.
 func sideSource(value, repo, path string) model.Source {
@@ -157,8 +170,26 @@ func sideSource(value, repo, path string) model.Source {
 	return &model.GitSource{Repo: repo, Rev: value, Dir: path}
 }
 
+// checkSource refuses a merge-request source that is not
+// <project path>@<branch>: it could never own a region, so every change
+// would be refused for a reason that is not the change's. An empty source
+// is judged by check itself (no change can be authorized without one).
+func checkSource(source string, fromFlag bool) error {
+	if source == "" || lint.ValidOwner(strings.TrimSpace(source)) {
+		return nil
+	}
+	from := "--source"
+	if !fromFlag {
+		from = "the merge request's source (CI_MERGE_REQUEST_SOURCE_PROJECT_PATH@CI_MERGE_REQUEST_SOURCE_BRANCH_NAME)"
+	}
+	return fmt.Errorf("%s is %q, which is not <GitLab project path>@<branch>: write the source project's full path, an @ and the source branch, e.g. --source acme/model-retail@add-orders", from, source)
+}
+
 func writeCheck(w io.Writer, format, source string, res *check.Result) error {
 	switch format {
+	case "human", "":
+		_, err := io.WriteString(w, res.Human(source))
+		return err
 	case "markdown":
 		_, err := io.WriteString(w, res.Markdown())
 		return err

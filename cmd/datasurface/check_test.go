@@ -277,7 +277,7 @@ func TestCheckVerdicts(t *testing.T) {
 			[]string{"error auth-not-owner"}, nil},
 		{"the owner narrows a column", nil, narrowEmail, checkCRMOwner, exitProblems,
 			[]string{"error compat-narrow"},
-			[]string{"customer_db.customers column email: ", "(rule narrow); consumers could no longer read it"}},
+			[]string{"customer_db.customers column email narrows from varchar(100) to varchar(10)", "its consumers campaigns, credit_audit could no longer read it (rule narrow)"}},
 		{"the owner drops a sunk dataset", nil, dropAddresses, checkCRMOwner, exitProblems,
 			// The consumer's sink no longer resolves either.
 			[]string{"error compat-drop-dataset", "error ref-sink"},
@@ -464,14 +464,19 @@ func TestCheckSourceFromCI(t *testing.T) {
 	assert.Empty(t, parseCheckJSON(t, out).Regions)
 }
 
-// TestCheckWorkingTree checks the default head: --repo's working tree,
-// uncommitted changes included.
+// TestCheckWorkingTree checks --head DIR: a folder, uncommitted changes
+// included. Without --head the head is the commit checked out, whatever the
+// working tree holds.
 func TestCheckWorkingTree(t *testing.T) {
 	t.Parallel()
 	r := newCheckRepo(t)
 	narrowEmail(r) // not committed
 
 	code, out, errOut := runCLI(t, "check", "--repo", r.dir, "--base", "HEAD", "--source", checkCRMOwner, "--format", "json")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Empty(t, parseCheckJSON(t, out).Regions, "the default head is the commit, not the working tree")
+
+	code, out, errOut = runCLI(t, "check", "--repo", r.dir, "--base", "HEAD", "--head", r.dir, "--source", checkCRMOwner, "--format", "json")
 	require.Equal(t, exitProblems, code, errOut)
 	res := parseCheckJSON(t, out)
 	assert.Equal(t, []string{"error compat-narrow"}, res.codes())
@@ -481,7 +486,7 @@ func TestCheckWorkingTree(t *testing.T) {
 	assert.Equal(t, r.dir, res.Plan.Head.Source)
 
 	// In the human output, positions are the working tree's files.
-	code, out, _ = runCLI(t, "check", "--repo", r.dir, "--base", "HEAD", "--source", checkCRMOwner)
+	code, out, _ = runCLI(t, "check", "--repo", r.dir, "--base", "HEAD", "--head", r.dir, "--source", checkCRMOwner)
 	assert.Equal(t, exitProblems, code)
 	assert.Contains(t, out, filepath.ToSlash(filepath.Join(r.dir, checkCustomers))+":")
 	assert.Contains(t, out, "error compat-narrow")
@@ -560,6 +565,7 @@ func TestCheckNote(t *testing.T) {
 	t.Setenv("CI_JOB_URL", "https://gitlab.example.com/acme/model/-/jobs/99")
 	t.Setenv("CI_MERGE_REQUEST_SOURCE_PROJECT_PATH", "acme/crm")
 	t.Setenv("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "main")
+	seedCheckMR(gl, r, 5) // with a token, check asks GitLab which merge request this is
 
 	noteRE := regexp.MustCompile(`datasurface: (created|updated) note (\d+) on merge request !5\n`)
 	noted := func(errOut string) (string, int) {
@@ -597,6 +603,7 @@ func TestCheckNote(t *testing.T) {
 	// A later push: the same note, updated; the human's note untouched.
 	narrowEmail(r)
 	r.commit("crm narrows email")
+	seedCheckMR(gl, r, 5)
 	code, _, errOut = r.check("--note")
 	require.Equal(t, exitProblems, code, errOut)
 	verb, id2 := noted(errOut)
@@ -615,7 +622,8 @@ func TestCheckNote(t *testing.T) {
 	big := strings.Repeat("Customers of every kind. ", 50_000) // 1.25 MB
 	r.edit(checkCustomers, "documentation: Customers and their addresses, from the CRM's PostgreSQL.", "documentation: "+big)
 	r.commit("crm documents customer_db at length")
-	code, md, errOut = r.check("--note", "--format", "markdown")
+	seedCheckMR(gl, r, 5)
+	code, md, errOut = r.check("--note", "--format", "markdown", "--max-text-bytes", "2MiB") // over the default limit for a value
 	require.Equal(t, exitOK, code, errOut)
 	require.Greater(t, len(md), mrnote.NoteBodyLimit, "the test needs a plan over the limit")
 	verb, id3 := noted(errOut)
@@ -632,7 +640,7 @@ func TestCheckNote(t *testing.T) {
 	t.Setenv(mrnote.TokenEnv, "glpat-revoked")
 	code, _, errOut = r.check("--note")
 	assert.Equal(t, exitUnread, code)
-	assert.Contains(t, errOut, "merge-request note: ")
+	assert.Contains(t, errOut, "the merge request's source: ") // asking GitLab for the merge request comes first
 	assert.Contains(t, errOut, "401")
 	assert.Equal(t, n.Body, ours().Body)
 }

@@ -13,6 +13,7 @@ import (
 
 func newPlan() *cobra.Command {
 	var repo, path, base, head, format, out, templatesDir string
+	var lim limitFlags
 	cmd := &cobra.Command{
 		Use:   "plan --base DIR|REV --head DIR|REV [--repo PATH] [--format markdown|json] [--out FILE]",
 		Short: "Show what a model change would deploy: artifact diffs and schema evolutions",
@@ -38,8 +39,8 @@ judges them); 1 when a side has lint errors; 2 when a side cannot be read.`,
 			if format != "markdown" && format != "json" {
 				return &exitError{code: exitUnread, err: fmt.Errorf("unknown format %q: use markdown or json", format)}
 			}
-			bm, berr := loadSide(cmd, "base", base, repo, path)
-			hm, herr := loadSide(cmd, "head", head, repo, path)
+			bm, berr := loadSide(cmd, "base", base, repo, path, lim.limits())
+			hm, herr := loadSide(cmd, "head", head, repo, path, lim.limits())
 			if err := worse(berr, herr); err != nil {
 				return err
 			}
@@ -73,20 +74,21 @@ judges them); 1 when a side has lint errors; 2 when a side cannot be read.`,
 	cmd.Flags().StringVar(&format, "format", "markdown", "output format: markdown or json")
 	cmd.Flags().StringVar(&out, "out", "", "write the plan to this file instead of stdout")
 	cmd.Flags().StringVar(&templatesDir, "templates", "", "a folder of templates overriding the embedded ones by file name")
+	lim.register(cmd)
 	return cmd
 }
 
 // loadSide loads one side of a plan: a folder if value is one, otherwise a
 // revision of repo. It refuses a model that cannot be read or has lint
 // errors, printing the problems.
-func loadSide(cmd *cobra.Command, side, value, repo, path string) (*model.Model, error) {
+func loadSide(cmd *cobra.Command, side, value, repo, path string, lim model.Limits) (*model.Model, error) {
 	var m *model.Model
 	var loadErrs []*model.LoadError
 	var err error
 	if st, serr := os.Stat(value); serr == nil && st.IsDir() {
-		m, loadErrs, err = model.LoadDir(cmd.Context(), value)
+		m, loadErrs, err = model.LoadWith(cmd.Context(), model.DirSource(value), lim)
 	} else {
-		m, loadErrs, err = model.LoadGit(cmd.Context(), repo, value, path)
+		m, loadErrs, err = model.LoadWith(cmd.Context(), &model.GitSource{Repo: repo, Rev: value, Dir: path}, lim)
 	}
 	if err != nil {
 		err = fmt.Errorf("--%s %s: %w", side, value, err)

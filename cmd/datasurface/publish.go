@@ -17,6 +17,7 @@ func newPublishCmd() *cobra.Command {
 	var repo, rev, path, deployRepo, branch, suffix, templatesDir string
 	var force bool
 	var keep []string
+	var lim limitFlags
 	cmd := &cobra.Command{
 		Use:   "publish [MODEL | --repo PATH --rev REV] --deploy-repo URL [--branch B] [--force]",
 		Short: "Render the model and commit the deploy tree to the deploy repository",
@@ -77,7 +78,7 @@ the command line cannot be read.`,
 				if repo != "" || rev != "" || path != "" {
 					return &exitError{code: exitUnread, err: errors.New("give a model folder or --repo/--rev, not both")}
 				}
-				m, loadErrs, err = model.LoadDir(ctx, args[0])
+				m, loadErrs, err = model.LoadWith(ctx, model.DirSource(args[0]), lim.limits())
 			} else {
 				if repo == "" {
 					repo = "."
@@ -86,7 +87,7 @@ the command line cannot be read.`,
 					rev = "HEAD"
 				}
 				modelRepo = repo
-				m, loadErrs, err = model.LoadGit(ctx, repo, rev, path)
+				m, loadErrs, err = model.LoadWith(ctx, &model.GitSource{Repo: repo, Rev: rev, Dir: path}, lim.limits())
 			}
 			if m, err = checkValid(cmd, m, loadErrs, err); err != nil {
 				return err
@@ -133,6 +134,7 @@ the command line cannot be read.`,
 	f.StringVar(&suffix, "message-suffix", "", `text appended to the commit's subject line, e.g. "[skip ci]"`)
 	f.StringArrayVar(&keep, "keep", nil, "another human-maintained path publish never touches (repeatable; a trailing / keeps a folder)")
 	f.StringVar(&templatesDir, "templates", "", "a folder of templates overriding the embedded ones by file name")
+	lim.register(cmd)
 	return cmd
 }
 

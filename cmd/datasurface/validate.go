@@ -16,12 +16,14 @@ import (
 // modelFlags select a model: a folder argument, or --repo and --rev.
 type modelFlags struct {
 	repo, rev, path string
+	lim             limitFlags
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.repo, "repo", "", "read the model from this git repository (with --rev) instead of a folder")
 	cmd.Flags().StringVar(&f.rev, "rev", "", "the git revision to read with --repo (branch, tag, commit, HEAD~1, ...)")
 	cmd.Flags().StringVar(&f.path, "path", "", "the model's folder inside the repository (with --repo)")
+	f.lim.register(cmd)
 }
 
 // load reads the model named by the arguments and flags.
@@ -37,13 +39,13 @@ func (f *modelFlags) load(cmd *cobra.Command, args []string) (*model.Model, []*m
 		if f.rev == "" {
 			return nil, nil, fmt.Errorf("--repo needs --rev: the revision to read")
 		}
-		return model.LoadGit(ctx, f.repo, f.rev, f.path)
+		return model.LoadWith(ctx, &model.GitSource{Repo: f.repo, Rev: f.rev, Dir: f.path}, f.lim.limits())
 	}
 	dir := "."
 	if len(args) == 1 {
 		dir = args[0]
 	}
-	return model.LoadDir(ctx, dir)
+	return model.LoadWith(ctx, model.DirSource(dir), f.lim.limits())
 }
 
 func newValidate() *cobra.Command {

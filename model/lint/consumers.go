@@ -50,21 +50,39 @@ func (l *linter) consumers() {
 	})
 }
 
+// deprecation warns about a sink on a deprecated dataset. It is never an
+// error here: a producer deprecates a dataset its consumers still sink (that
+// is how they learn to move), in a merge request that cannot edit their
+// workspaces, and the default branch must stay valid meanwhile. Starting a
+// new sink on a deprecated dataset without acknowledging it is refused by
+// the merge-request check, which knows which sinks are new (check.Run).
 func (l *linter) deprecation(w *model.Workspace, g *model.DatasetGroup, s model.Sink, ds *model.Datastore, d *model.Dataset) {
 	gp := groupPath(w, g)
-	dep := d.Deprecated
-	if dep == nil {
-		dep = ds.Deprecated
-	}
+	dep := DeprecationOf(ds, d)
 	switch {
 	case dep != nil && s.DeprecationsAllowed:
 		l.warnf("sink-deprecated", s.Pos, gp, "%s is deprecated (%s); plan the move%s", s, dep.Reason, replacementHint(dep))
 	case dep != nil:
-		l.errorf("sink-deprecated", s.Pos, gp, "%s is deprecated (%s); move away%s, or acknowledge with {dataset: %s, deprecations_allowed: true}", s, dep.Reason, replacementHint(dep), s)
+		l.warnf("sink-deprecated", s.Pos, gp, "%s is deprecated (%s); move away%s, or acknowledge with {dataset: %s, deprecations_allowed: true}", s, dep.Reason, replacementHint(dep), s)
 	case s.DeprecationsAllowed:
 		l.infof("sink-deprecation-ack", s.Pos, gp, "%s is not deprecated; deprecations_allowed is not needed", s)
 	}
 }
+
+// DeprecationOf is the deprecation that applies to a dataset: its own, else
+// its datastore's; nil when it is not deprecated.
+func DeprecationOf(ds *model.Datastore, d *model.Dataset) *model.Deprecation {
+	if d != nil && d.Deprecated != nil {
+		return d.Deprecated
+	}
+	if ds != nil {
+		return ds.Deprecated
+	}
+	return nil
+}
+
+// ReplacementHint is " to <replacement>" when the deprecation names one.
+func ReplacementHint(dep *model.Deprecation) string { return replacementHint(dep) }
 
 func replacementHint(dep *model.Deprecation) string {
 	if dep.Replacement == "" {

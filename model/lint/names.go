@@ -12,8 +12,27 @@ const MaxNameLength = 63
 
 // names checks every named element: identifier syntax, length, SQL reserved
 // words, and uniqueness in its scope (datastores and workspaces across the
-// ecosystem).
+// ecosystem), then the names the generator derives from them (collisions).
+//
+// Names that reach a rendered name or a file name compare case-insensitively:
+// Trino folds identifiers to lower case, even quoted ones, and on a
+// case-insensitive file system (a macOS or Windows checkout of the model or
+// the deploy repository) Campaigns.yaml and campaigns.yaml are one file.
 func (l *linter) names() {
+	// The derived names are checked alongside, by a linter of their own:
+	// both walk every dataset, and names is already the longest family.
+	derived := &linter{m: l.m, ix: l.ix}
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		derived.collisions()
+	}()
+	defer func() {
+		if p := <-done; p != nil {
+			panic(p)
+		}
+		l.problems = append(l.problems, derived.problems...)
+	}()
 	e := l.m.Ecosystem
 	if e == nil {
 		return
@@ -31,21 +50,21 @@ func (l *linter) names() {
 		l.locationNames(v.Locations, p)
 	}
 	l.containerNames(e.Containers, e.Credentials, eco)
-	platforms := newScope(l, "platform")
+	platforms := newFoldScope(l, "platform") // platforms/<name>/, DAG ids
 	for _, p := range e.Platforms {
 		platforms.add(p.Name, p.Pos, eco+"/platform:"+p.Name)
 	}
-	zones := newScope(l, "zone")
+	zones := newFoldScope(l, "zone") // zones/<name>/
 	for _, z := range e.Zones {
 		zones.add(z.Name, z.Pos, eco+"/zone:"+z.Name)
 	}
 
-	stores := newScope(l, "datastore")
-	workspaces := newScope(l, "workspace")
+	stores := newFoldScope(l, "datastore")     // Iceberg namespaces, connect/<name>.*.json
+	workspaces := newFoldScope(l, "workspace") // Trino schemas, trino/<name>.sql
 	for _, z := range l.m.Zones {
 		zp := zonePath(z)
 		l.name(z.Name, z.Pos, zp)
-		teams := newScope(l, "team")
+		teams := newFoldScope(l, "team") // teams/<name>/
 		for _, t := range z.Teams {
 			teams.add(t.Name, t.Pos, zp+"/team:"+t.Name)
 		}
@@ -105,7 +124,7 @@ func (l *linter) containerNames(cs []model.Container, creds []model.Credential, 
 }
 
 func (l *linter) datasetNames(ds *model.Datastore) {
-	s := newScope(l, "dataset")
+	s := newFoldScope(l, "dataset") // Iceberg tables, Trino views
 	for i := range ds.Datasets {
 		d := &ds.Datasets[i]
 		p := datasetPath(ds, d)
@@ -146,9 +165,19 @@ type scope struct {
 	what string
 	fold bool
 	seen map[string]model.Pos
+	// keepNames keeps in names, by folded key, the name first seen, so that
+	// a duplicate can say it differs only in case (columns, by far the most
+	// numerous, do without); the name is looked up only for a duplicate.
+	keepNames bool
+	names     map[string]string
 }
 
 func newScope(l *linter, what string) *scope { return &scope{l: l, what: what} }
+
+// newFoldScope is a scope whose names compare case-insensitively.
+func newFoldScope(l *linter, what string) *scope {
+	return &scope{l: l, what: what, fold: true, keepNames: true}
+}
 
 func (s *scope) add(name string, pos model.Pos, path string) {
 	s.addLazy(name, pos, func() string { return path })
@@ -165,10 +194,27 @@ func (s *scope) addLazy(name string, pos model.Pos, path func() string) {
 		s.seen = make(map[string]model.Pos, 8)
 	}
 	if first, dup := s.seen[key]; dup {
-		s.l.errorf("name-duplicate", pos, path(), "%s %q is already defined at %s; names must be unique, rename one", s.what, name, first)
+		firstName, known := s.names[key]
+		if !known && s.keepNames {
+			firstName, known = key, true
+		}
+		switch {
+		case known && firstName != name:
+			s.l.errorf("name-duplicate", pos, path(), "%s %q differs only in case from %s %q at %s; Trino and case-insensitive file systems fold them into one, so rename one", s.what, name, s.what, firstName, first)
+		case s.fold && !known:
+			s.l.errorf("name-duplicate", pos, path(), "%s %q is already defined at %s (names compare case-insensitively, as Trino folds them); rename one", s.what, name, first)
+		default:
+			s.l.errorf("name-duplicate", pos, path(), "%s %q is already defined at %s; names must be unique, rename one", s.what, name, first)
+		}
 		return
 	}
 	s.seen[key] = pos
+	if s.keepNames && key != name { // a name already lower case is its own key
+		if s.names == nil {
+			s.names = make(map[string]string, 8)
+		}
+		s.names[key] = name
+	}
 }
 
 // name checks one identifier.

@@ -9,7 +9,9 @@ import (
 
 // references checks that every reference resolves: owners are well-formed,
 // locations, containers, credentials, platforms, classifications, policies
-// and sinks name something that exists, and of the right kind.
+// and sinks name something that exists, and of the right kind; credentials
+// are used only where their region allows (credentials.go); and model text
+// that the generator renders is valid for what reads it (connectvalues.go).
 func (l *linter) references() {
 	e := l.m.Ecosystem
 	if e == nil {
@@ -77,12 +79,12 @@ func (l *linter) references() {
 			tp := wp + "/transformer:" + tr.Name
 			l.platformRef(tr.Platform, tr.Pos, tp)
 			for _, c := range tr.Credentials {
-				if l.ix.teamCreds[w.Team][c.Name] == nil {
-					l.errorf("ref-credential", refPos(c, tr.Pos), tp, "credential %q is not one of team %s's credentials; declare it in team.yaml", c.Name, w.Team.Name)
-				}
+				l.teamCredentialRef(w.Team, c, tr.Pos, tp)
 			}
 		}
 	})
+	l.credentials()
+	l.connectorValues()
 }
 
 // ownerRE is a GitLab project path (group[/subgroup...]/project) @ a branch.
@@ -165,14 +167,26 @@ func (l *linter) containerOfKind(t *model.Team, r model.Ref, kind string, pos mo
 	return c
 }
 
+// credentialRef resolves a credential reference of a team (a capture) or,
+// with t nil, of a platform setting, and checks its kind. A team reaches
+// only its own credentials and those granted to it (teamCredentialRef); a
+// platform only the ecosystem's.
 func (l *linter) credentialRef(t *model.Team, r model.Ref, kinds []string, pos model.Pos, path string) {
 	if !r.IsSet() {
 		return
 	}
-	c := l.ix.credential(t, r.Name)
-	if c == nil {
-		l.errorf("ref-credential", refPos(r, pos), path, "credential %q is not declared; add it to the credentials of the team or the ecosystem (name and kind only)", r.Name)
-		return
+	var c *model.ScopedCredential
+	if t != nil {
+		if c = l.teamCredentialRef(t, r, pos, path); c == nil {
+			return
+		}
+	} else {
+		ec, ok := l.m.EcosystemCredential(r.Name)
+		if !ok {
+			l.errorf("ref-credential", refPos(r, pos), path, "credential %q is not declared in ecosystem.yaml's credentials, which are the ones platform settings use; add it there (name and kind only)", r.Name)
+			return
+		}
+		c = &ec
 	}
 	for _, k := range kinds {
 		if string(c.Kind) == k {

@@ -84,10 +84,12 @@ func TestReferences(t *testing.T) {
 			edit: func(t *testing.T, m modelFiles) {
 				m.replace(t, ordersStore, "container: shop_db", "container: lake")
 				m.replace(t, ordersStore, "credential: shop_reader", "credential: lake_keys")
+				m.replace(t, ecoFile, "{name: lake_keys, kind: s3_keys}", "{name: lake_keys, kind: s3_keys, granted_to: [sales]}")
 			},
 			want: []want{
-				// The ecosystem's containers and credentials are visible to teams, but
-				// an object store cannot be captured and s3 keys cannot read PostgreSQL.
+				// The ecosystem's containers are visible to teams, and its
+				// credentials once granted, but an object store cannot be
+				// captured and s3 keys cannot read PostgreSQL.
 				{ordersStore, "container: lake", "ref-container-kind", lint.Error},
 				{ordersStore, "credential: lake_keys", "ref-credential", lint.Error},
 			},
@@ -133,7 +135,7 @@ credentials:`)
 			},
 		},
 		{
-			name: "credentials are declared, and a transformer's are its team's",
+			name: "credentials are declared, and a transformer's are its team's or granted to it",
 			edit: func(t *testing.T, m modelFiles) {
 				m.replace(t, ordersStore, "credential: shop_reader", "credential: shop_writer")
 				m[reportsWS] += `transformers:
@@ -150,7 +152,7 @@ credentials:`)
 			},
 			want: []want{
 				{ordersStore, "credential: shop_writer", "ref-credential", lint.Error},
-				{reportsWS, "credentials: [shop_reader, lake_keys]", "ref-credential", lint.Error},
+				{reportsWS, "credentials: [shop_reader, lake_keys]", "credential-not-granted", lint.Error},
 			},
 		},
 		{

@@ -1,9 +1,11 @@
 // Package gitlabtest is a small in-memory GitLab for tests: a contract
-// server for the GitLab REST API v4 endpoints that package mrnote uses,
-// written from GitLab's API documentation rather than from any client's
-// behaviour:
+// server for the GitLab REST API v4 endpoints that package mrnote and the
+// merge-request check use, written from GitLab's API documentation rather
+// than from any client's behaviour:
 //
 //	GET  /api/v4/user                                            (Users API: "Get the current user")
+//	GET  /api/v4/projects/:id                                    (Projects API: "Get a single project")
+//	GET  /api/v4/projects/:id/merge_requests/:iid                (Merge requests API: "Get single MR")
 //	GET  /api/v4/projects/:id/merge_requests/:iid/notes          (Notes API: "List all merge request notes")
 //	POST /api/v4/projects/:id/merge_requests/:iid/notes          (Notes API: "Create new merge request note")
 //	PUT  /api/v4/projects/:id/merge_requests/:iid/notes/:note_id (Notes API: "Modify existing merge request note")
@@ -26,11 +28,26 @@
 //   - note objects carry id, type, body, attachment, author{id, username,
 //     name, state, avatar_url, web_url}, created_at, updated_at, system,
 //     noteable_id, noteable_type, project_id, noteable_iid, resolvable,
-//     confidential, internal.
+//     confidential, internal;
+//   - a project object carries id, name, path, path_with_namespace,
+//     name_with_namespace, namespace{path, full_path}, default_branch,
+//     visibility, web_url;
+//   - a merge request object carries id, iid, project_id, title, state,
+//     source_branch, target_branch, source_project_id, target_project_id
+//     (project_id always equals target_project_id; source_project_id is the
+//     fork's ID for a merge request from a fork), sha (the diff head SHA),
+//     diff_refs{base_sha, head_sha, start_sha} (null while GitLab is still
+//     creating the diff: "Empty API fields for new merge requests"),
+//     draft, merge_status, detailed_merge_status, merge_commit_sha,
+//     squash_commit_sha, references{short, relative, full}, web_url;
+//     an unknown merge request is 404 {"message":"404 Not found"}.
 //
 // Simplifications, on the strict side: only a note's author may edit it
 // (403 otherwise; GitLab also lets maintainers), and a system note cannot be
-// edited at all. Every other path is 404.
+// edited at all. Every token may read every project and merge request the
+// server knows (GitLab answers 404 for what the token's user cannot see).
+// Notes may be listed and written on any merge request IID, declared or
+// not. Every other path is 404.
 //
 // A Server is safe for concurrent use.
 package gitlabtest
@@ -70,6 +87,21 @@ type Note struct {
 	UpdatedAt time.Time
 }
 
+// MergeRequest is a merge request as the server holds it, in its target
+// project.
+type MergeRequest struct {
+	IID             int
+	Title           string
+	State           string // opened (the default), closed, locked or merged
+	SourceProjectID int64  // the target project's ID when zero
+	SourceBranch    string
+	TargetBranch    string // main when empty
+	// SHA is the diff head SHA; BaseSHA and StartSHA are diff_refs. With an
+	// empty BaseSHA, diff_refs is null, as GitLab sends it while the
+	// merge request's diff is still being created.
+	SHA, BaseSHA, StartSHA string
+}
+
 // Request is one request the server received.
 type Request struct {
 	Method string
@@ -84,6 +116,7 @@ type Server struct {
 	mu              sync.Mutex
 	tokens          map[string]User
 	projects        map[string]int64 // full path -> project ID
+	mergeRequests   map[string]MergeRequest
 	notes           map[string][]*Note
 	nextID          int64
 	clock           time.Time
@@ -94,11 +127,12 @@ type Server struct {
 // New starts a server with no projects, tokens or notes.
 func New() *Server {
 	s := &Server{
-		tokens:   map[string]User{},
-		projects: map[string]int64{},
-		notes:    map[string][]*Note{},
-		nextID:   1000,
-		clock:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		tokens:        map[string]User{},
+		projects:      map[string]int64{},
+		mergeRequests: map[string]MergeRequest{},
+		notes:         map[string][]*Note{},
+		nextID:        1000,
+		clock:         time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -118,6 +152,14 @@ func (s *Server) AddProject(id int64, path string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.projects[path] = id
+}
+
+// SetMergeRequest adds merge request mr to project (its target), or
+// replaces the one with the same IID, as a push to it would.
+func (s *Server) SetMergeRequest(project int64, mr MergeRequest) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mergeRequests[noteKey(project, mr.IID)] = mr
 }
 
 // AddToken makes token authenticate as u.
@@ -224,6 +266,28 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			"state": "active", "bot": true, "web_url": s.srv.URL + "/" + user.Username,
 		})
 
+	case len(seg) == 2 && seg[0] == "projects" && r.Method == http.MethodGet:
+		pid, ok := s.resolveProject(seg[1])
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Project Not Found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.projectJSON(pid))
+
+	case len(seg) == 4 && seg[0] == "projects" && seg[2] == "merge_requests" && r.Method == http.MethodGet:
+		pid, ok := s.resolveProject(seg[1])
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Project Not Found"})
+			return
+		}
+		iid, err := strconv.Atoi(seg[3])
+		mr, found := s.mergeRequests[noteKey(pid, iid)]
+		if err != nil || !found {
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "404 Not found"})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.mergeRequestJSON(pid, mr))
+
 	case (len(seg) == 5 || len(seg) == 6) && seg[0] == "projects" && seg[2] == "merge_requests" && seg[4] == "notes":
 		pid, ok := s.resolveProject(seg[1])
 		if !ok {
@@ -274,6 +338,64 @@ func (s *Server) resolveProject(idOrPath string) (int64, bool) {
 	}
 	id, ok := s.projects[idOrPath]
 	return id, ok
+}
+
+func (s *Server) projectPath(id int64) string {
+	for p, n := range s.projects {
+		if n == id {
+			return p
+		}
+	}
+	return ""
+}
+
+func (s *Server) projectJSON(id int64) map[string]any {
+	full := s.projectPath(id)
+	ns, name := "", full
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		ns, name = full[:i], full[i+1:]
+	}
+	return map[string]any{
+		"id": id, "name": name, "path": name, "path_with_namespace": full,
+		"name_with_namespace": strings.ReplaceAll(full, "/", " / "),
+		"namespace":           map[string]any{"path": ns[strings.LastIndexByte(ns, '/')+1:], "full_path": ns},
+		"default_branch":      "main", "visibility": "private", "web_url": s.srv.URL + "/" + full,
+	}
+}
+
+func (s *Server) mergeRequestJSON(pid int64, mr MergeRequest) map[string]any {
+	state := mr.State
+	if state == "" {
+		state = "opened"
+	}
+	source := mr.SourceProjectID
+	if source == 0 {
+		source = pid
+	}
+	target := mr.TargetBranch
+	if target == "" {
+		target = "main"
+	}
+	var diffRefs any
+	if mr.BaseSHA != "" {
+		start := mr.StartSHA
+		if start == "" {
+			start = mr.BaseSHA
+		}
+		diffRefs = map[string]any{"base_sha": mr.BaseSHA, "head_sha": mr.SHA, "start_sha": start}
+	}
+	full := s.projectPath(pid)
+	return map[string]any{
+		"id": 90000 + mr.IID, "iid": mr.IID, "project_id": pid, "title": mr.Title, "state": state,
+		"created_at": s.clock.Format(time.RFC3339Nano), "updated_at": s.clock.Format(time.RFC3339Nano),
+		"source_branch": mr.SourceBranch, "target_branch": target,
+		"source_project_id": source, "target_project_id": pid,
+		"draft": false, "work_in_progress": false,
+		"merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
+		"sha": mr.SHA, "merge_commit_sha": nil, "squash_commit_sha": nil, "diff_refs": diffRefs,
+		"references": map[string]any{"short": fmt.Sprintf("!%d", mr.IID), "relative": fmt.Sprintf("!%d", mr.IID), "full": fmt.Sprintf("%s!%d", full, mr.IID)},
+		"web_url":    fmt.Sprintf("%s/%s/-/merge_requests/%d", s.srv.URL, full, mr.IID),
+	}
 }
 
 func (s *Server) noteJSON(n *Note, pid int64, iid int) map[string]any {

@@ -183,3 +183,58 @@ func TestCreateAndUpdate(t *testing.T) {
 	reqs := s.Requests()
 	assert.Equal(t, "/api/v4"+notes, reqs[0].Path)
 }
+
+func TestGetProjectAndMergeRequest(t *testing.T) {
+	s := newServer(t)
+	s.AddProject(43, "acme/teams/crm")
+	base, head := strings.Repeat("b", 40), strings.Repeat("h", 40)
+	s.SetMergeRequest(42, gitlabtest.MergeRequest{IID: 7, Title: "crm's change", SourceProjectID: 43, SourceBranch: "main", SHA: head, BaseSHA: base})
+
+	// A project by ID or encoded path, with the documented attributes.
+	for _, p := range []string{"43", url.PathEscape("acme/teams/crm")} {
+		code, _, v := call(t, s, "GET", "/projects/"+p, "bot-token", "", "")
+		require.Equal(t, http.StatusOK, code, p)
+		pr := v.(map[string]any)
+		assert.Equal(t, float64(43), pr["id"])
+		assert.Equal(t, "acme/teams/crm", pr["path_with_namespace"])
+		assert.Equal(t, "crm", pr["path"])
+		assert.Equal(t, map[string]any{"path": "teams", "full_path": "acme/teams"}, pr["namespace"])
+	}
+	code, _, v := call(t, s, "GET", "/projects/44", "bot-token", "", "")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, map[string]any{"message": "404 Project Not Found"}, v)
+
+	// A merge request from a fork: project_id is the target, source_project_id the fork.
+	code, _, v = call(t, s, "GET", "/projects/"+url.PathEscape("acme/model")+"/merge_requests/7", "bot-token", "", "")
+	require.Equal(t, http.StatusOK, code)
+	mr := v.(map[string]any)
+	for _, k := range []string{"id", "iid", "project_id", "title", "state", "source_branch", "target_branch", "source_project_id",
+		"target_project_id", "sha", "diff_refs", "draft", "merge_status", "detailed_merge_status", "references", "web_url"} {
+		assert.Contains(t, mr, k)
+	}
+	assert.Equal(t, float64(7), mr["iid"])
+	assert.Equal(t, float64(42), mr["project_id"])
+	assert.Equal(t, float64(42), mr["target_project_id"])
+	assert.Equal(t, float64(43), mr["source_project_id"])
+	assert.Equal(t, "main", mr["source_branch"])
+	assert.Equal(t, "opened", mr["state"])
+	assert.Equal(t, head, mr["sha"])
+	assert.Equal(t, map[string]any{"base_sha": base, "head_sha": head, "start_sha": base}, mr["diff_refs"])
+
+	// A push replaces it; before its diff exists, diff_refs is null.
+	s.SetMergeRequest(42, gitlabtest.MergeRequest{IID: 7, SourceBranch: "main", SHA: head})
+	_, _, v = call(t, s, "GET", "/projects/42/merge_requests/7", "bot-token", "", "")
+	assert.Nil(t, v.(map[string]any)["diff_refs"])
+	assert.Equal(t, float64(42), v.(map[string]any)["source_project_id"], "from the same project")
+
+	// Unknown merge requests and projects, and no token.
+	for _, p := range []string{"/projects/42/merge_requests/8", "/projects/42/merge_requests/x"} {
+		code, _, v = call(t, s, "GET", p, "bot-token", "", "")
+		assert.Equal(t, http.StatusNotFound, code, p)
+		assert.Equal(t, map[string]any{"message": "404 Not found"}, v, p)
+	}
+	code, _, _ = call(t, s, "GET", "/projects/99/merge_requests/7", "bot-token", "", "")
+	assert.Equal(t, http.StatusNotFound, code)
+	code, _, _ = call(t, s, "GET", "/projects/42/merge_requests/7", "", "", "")
+	assert.Equal(t, http.StatusUnauthorized, code)
+}

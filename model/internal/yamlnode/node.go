@@ -85,6 +85,9 @@ type Error struct {
 	Line   int
 	Column int
 	Msg    string
+	// Limit is LimitDepth or LimitText when the document passes one of the
+	// Parser's limits, "" for a syntax error.
+	Limit string
 }
 
 func (e *Error) Error() string {

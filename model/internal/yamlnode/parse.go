@@ -25,13 +25,30 @@ func Parse(file string, data []byte) (n *Node, err error) {
 // copies the strings it keeps before parsing the next file, which saves
 // most of the parsing's allocation on large models. A Parser is not safe for
 // concurrent use; use one per goroutine.
-type Parser struct{ p parser }
+//
+// MaxDepth and MaxScalar, when positive, are limits beyond yaml.v3's own:
+// a document whose mappings and lists nest more than MaxDepth deep, or with
+// a scalar (a key or a value) of more than MaxScalar bytes, is refused with
+// an Error whose Limit says which, at the collection or scalar that passes it.
+type Parser struct {
+	MaxDepth  int
+	MaxScalar int
+
+	p parser
+}
+
+// The limits an Error can report.
+const (
+	LimitDepth = "depth"
+	LimitText  = "text"
+)
 
 // Parse parses one document, as the package's Parse does.
 func (r *Parser) Parse(file string, data []byte) (n *Node, err error) {
 	old := &r.p
 	r.p = parser{file: file, buf: old.buf, tokens: old.tokens, mask: old.mask, simpleKeys: old.simpleKeys, keyByTok: old.keyByTok,
-		indents: old.indents, stack: old.stack, sb: old.sb, strs: old.strs[:0], spare: old.spare, sparePtrs: old.sparePtrs}
+		indents: old.indents, stack: old.stack, sb: old.sb, strs: old.strs[:0], spare: old.spare, sparePtrs: old.sparePtrs,
+		maxDepth: r.MaxDepth, maxScalar: r.MaxScalar}
 	p := &r.p
 	defer func() {
 		if r := recover(); r != nil {
@@ -93,6 +110,9 @@ type parser struct {
 	spare     []*[nodeChunk]Node
 	sparePtrs [][]*Node
 	nptr      int
+
+	depth, maxDepth int // collections open; the limit (0: none)
+	maxScalar       int // bytes in one scalar (0: no limit)
 }
 
 // Nodes and Content slices are carved from chunks small enough (32 KiB) to
@@ -368,28 +388,57 @@ func (p *parser) parseStream() *Node {
 // parseNode mirrors yaml_parser_parse_node.
 func (p *parser) parseNode(block, indentlessSequence bool) nid {
 	t := p.peek()
-	switch {
-	case indentlessSequence && t.typ == tokBlockEntry:
-		return p.parseIndentlessSequence(t.start)
-	case t.typ == tokScalar:
+	if t.typ == tokScalar {
 		n := p.scalarNode(t)
 		p.skipToken()
 		return n
+	}
+	var n nid
+	switch start := t.start; {
+	case indentlessSequence && t.typ == tokBlockEntry:
+		p.enter(start)
+		n = p.parseIndentlessSequence(start)
 	case t.typ == tokFlowSequenceStart:
-		return p.parseFlowSequence()
+		p.enter(start)
+		n = p.parseFlowSequence()
 	case t.typ == tokFlowMappingStart:
-		return p.parseFlowMapping()
+		p.enter(start)
+		n = p.parseFlowMapping()
 	case block && t.typ == tokBlockSequenceStart:
-		return p.parseBlockSequence()
+		p.enter(start)
+		n = p.parseBlockSequence()
 	case block && t.typ == tokBlockMappingStart:
-		return p.parseBlockMapping()
+		p.enter(start)
+		n = p.parseBlockMapping()
+	default:
+		context := "while parsing a flow node"
+		if block {
+			context = "while parsing a block node"
+		}
+		p.parserError(context, t.start, "did not find expected node content", t.start)
 	}
-	context := "while parsing a flow node"
-	if block {
-		context = "while parsing a block node"
+	p.depth--
+	return n
+}
+
+// enter counts one more level of collections nested inside each other,
+// refusing the one that passes the parser's depth limit. The parser
+// recurses once per level: the limit bounds its stack and the decoder's.
+func (p *parser) enter(m mark) {
+	p.depth++
+	if p.maxDepth > 0 && p.depth > p.maxDepth {
+		panic(parseError{&Error{File: p.file, Line: int(m.line) + 1, Column: int(m.column) + 1, Limit: LimitDepth,
+			Msg: fmt.Sprintf("mappings and lists nest more than %d deep here, the limit for a model file", p.maxDepth)}})
 	}
-	p.parserError(context, t.start, "did not find expected node content", t.start)
-	return 0
+}
+
+// textLimit refuses a scalar of n bytes that starts at m when it passes the
+// parser's limit for one value.
+func (p *parser) textLimit(m mark, n int) {
+	if p.maxScalar > 0 && n > p.maxScalar {
+		panic(parseError{&Error{File: p.file, Line: int(m.line) + 1, Column: int(m.column) + 1, Limit: LimitText,
+			Msg: fmt.Sprintf("this value is %d bytes long, more than the %d bytes a value in a model file may have", n, p.maxScalar)}})
+	}
 }
 
 func (p *parser) parseBlockSequence() nid {
@@ -539,6 +588,7 @@ func (p *parser) parseFlowSequence() nid {
 // sequence ("[a: b]"); the head token is the KEY.
 func (p *parser) parseFlowSequenceEntryMapping() nid {
 	t := p.peek()
+	p.enter(t.start)
 	n, _ := p.newNode(MappingNode, Flow, t.start)
 	p.skipToken()
 	base := len(p.stack)
@@ -575,6 +625,7 @@ func (p *parser) parseFlowSequenceEntryMapping() nid {
 	}
 	p.stack = append(p.stack, value)
 	p.setContent(n, base)
+	p.depth--
 	return n
 }
 

@@ -5,12 +5,14 @@ import "unsafe"
 // pushScalar queues a scalar token whose value is the input bytes
 // [from, to).
 func (p *parser) pushScalar(style Style, start mark, from, to int) {
+	p.textLimit(start, to-from)
 	*p.push() = token{typ: tokScalar, style: style, start: start, voff: int32(from), vlen: int32(to - from)}
 }
 
 // pushBuilt queues a scalar token whose value is the string assembled in
 // p.sb.
 func (p *parser) pushBuilt(style Style, start mark) {
+	p.textLimit(start, len(p.sb))
 	var off int32
 	if len(p.sb) > 0 {
 		off = int32(len(p.strs))
