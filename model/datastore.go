@@ -25,7 +25,7 @@ type Capture struct {
 	Container       Ref         `yaml:"container,required" doc:"The team's container holding the source tables."`
 	Credential      Ref         `yaml:"credential" doc:"The team's credential used to read them."`
 	Trigger         Trigger     `yaml:"trigger" doc:"When ingestion runs."`
-	Consistency     Consistency `yaml:"consistency" doc:"single_dataset (each dataset its own stream, the default) or multi_dataset (one stream, one commit for all)."`
+	Consistency     Consistency `yaml:"consistency" doc:"single_dataset (each dataset its own stream, the default) or multi_dataset (one stream for all: a sql_snapshot store's tables are read from one source snapshot and committed as one atomic change; a debezium_cdc store's tables each apply their own topic and commit on their own, so between runs one may be ahead of another)."`
 	SourceSchema    string      `yaml:"source_schema" doc:"The source database schema; public when omitted."`
 	WatermarkColumn string      `yaml:"watermark_column" doc:"For sql_watermark: the column whose growth marks changed rows, in every dataset."`
 }

@@ -113,7 +113,7 @@ func TestCapture(t *testing.T) {
 			name: "multi_dataset with snapshot and cdc, not with watermark",
 			edit: func(t *testing.T, m modelFiles) {
 				m.replace(t, ordersStore, capture, "capture:\n  kind: sql_watermark\n  consistency: multi_dataset\n  watermark_column: id\n  container: shop_db\n  credential: shop_reader\n  trigger: {cron: \"*/15 * * * *\"}\n")
-				m["zones/sales/teams/shop/datastores/stock.yaml"] = "datastore: stock\ncapture: {kind: sql_snapshot, consistency: multi_dataset, container: shop_db, credential: shop_reader, trigger: {cron: \"@hourly\"}}\ndatasets:\n  - {name: stock, columns: [{name: sku, type: text}]}\n"
+				m["zones/sales/teams/shop/datastores/stock.yaml"] = "datastore: stock\ncapture: {kind: sql_snapshot, consistency: multi_dataset, container: shop_db, credential: shop_reader, trigger: {cron: \"@hourly\"}}\ndatasets:\n  - {name: stock, primary_key: [sku], columns: [{name: sku, type: text}]}\n"
 				m["zones/sales/teams/shop/datastores/events.yaml"] = "datastore: events\ncapture: {kind: debezium_cdc, consistency: multi_dataset, container: shop_db, credential: shop_reader, trigger: {cron: \"@hourly\"}}\ndatasets:\n  - {name: events, primary_key: [id], columns: [{name: id, type: int64}]}\n"
 			},
 			want: []want{{ordersStore, "kind: sql_watermark", "capture-consistency", lint.Error}},
@@ -130,7 +130,7 @@ func TestCapture(t *testing.T) {
       datastore: order_totals
       capture: {kind: sql_snapshot, container: shop_db, credential: shop_reader, trigger: {external: true}}
       datasets:
-        - {name: daily, columns: [{name: day, type: date}]}
+        - {name: daily, primary_key: [day], columns: [{name: day, type: date}]}
 `
 			},
 			want: []want{{reportsWS, "capture:", "capture-on-output", lint.Error}},

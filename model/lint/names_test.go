@@ -64,7 +64,7 @@ func TestNames(t *testing.T) {
 			edit: func(t *testing.T, m modelFiles) {
 				m.replace(t, salesZone, "teams:\n", "teams:\n  - {name: stock, owner: acme/stock-model@main}\n")
 				m["zones/sales/teams/stock/team.yaml"] = "team: stock\ncontainers:\n  - {name: stock_db, location: onprem/dc1, postgres: {host: s, database: s}}\ncredentials:\n  - {name: stock_reader, kind: user_password}\n"
-				m["zones/sales/teams/stock/datastores/orders.yaml"] = "datastore: orders\ncapture: {kind: sql_snapshot, container: stock_db, credential: stock_reader, trigger: {external: true}}\ndatasets:\n  - {name: supplier_orders, columns: [{name: id, type: int64}]}\n"
+				m["zones/sales/teams/stock/datastores/orders.yaml"] = "datastore: orders\ncapture: {kind: sql_snapshot, container: stock_db, credential: stock_reader, trigger: {external: true}}\ndatasets:\n  - {name: supplier_orders, primary_key: [id], columns: [{name: id, type: int64}]}\n"
 			},
 			// Teams are read in folder order: shop's store comes first, stock's is the duplicate.
 			want: []want{{"zones/sales/teams/stock/datastores/orders.yaml", "datastore: orders", "name-duplicate", lint.Error}},

@@ -42,7 +42,11 @@ func (l *linter) dataset(ds *model.Datastore, d *model.Dataset) {
 		}
 		seenKey[k.Name] = true
 	}
-	if len(d.PrimaryKey) == 0 && ds.Capture != nil && (ds.Capture.Kind == model.CaptureDebezium || ds.Capture.Kind == model.CaptureWatermark) {
+	if len(d.PrimaryKey) == 0 && ds.Capture != nil && len(d.Columns) > 0 {
+		// A snapshot is compared with the previous one by key, too: rows
+		// without a key cannot be told apart (a table keyed by all its
+		// columns would fold two equal rows into one), so no key is refused
+		// rather than guessed.
 		l.errorf("schema-key-required", d.Pos, dp, "dataset %q is captured with %s, which merges changes by key; give it a primary_key", d.Name, ds.Capture.Kind)
 	}
 
