@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -126,4 +129,62 @@ INSERT INTO fx_rates VALUES ('EUR', 1.083200, '2026-11-24 16:00:00+00'), ('GBP',
 	var st []tableStatus
 	require.NoError(t, json.Unmarshal([]byte(out), &st))
 	assert.EqualValues(t, 2, st[0].Records)
+
+	// The summary counts rows: one changed, one gone, one new, one left alone.
+	_, err = conn.Exec(context.Background(), `UPDATE fx_rates SET rate = 1.084 WHERE ccy = 'EUR'; DELETE FROM fx_rates WHERE ccy = 'GBP';
+INSERT INTO fx_rates VALUES ('JPY', 0.006700, '2026-11-25 16:00:00+00'), ('CHF', 1.130000, '2026-11-25 16:00:00+00');
+UPDATE fx_rates SET rate = rate WHERE ccy = 'CHF'`)
+	require.NoError(t, err)
+	code, out, stderr = f.run(t, "run", "--job", f.job, "--state", f.state)
+	require.Equal(t, exitOK, code, stderr)
+	sum := lastLine(t, out)
+	assert.EqualValues(t, 2, sum["rows_inserted"])
+	assert.EqualValues(t, 1, sum["rows_updated"])
+	assert.EqualValues(t, 1, sum["rows_deleted"])
+	code, out, _ = f.run(t, "run", "--job", f.job, "--state", f.state)
+	require.Equal(t, exitOK, code)
+	sum = lastLine(t, out)
+	assert.EqualValues(t, 0, sum["rows_inserted"].(float64)+sum["rows_updated"].(float64)+sum["rows_deleted"].(float64), "no source change")
+	assert.EqualValues(t, 0, sum["files"], "nothing changed: no file")
+}
+
+// TestSnapshotMemoryIsBoundedByTheBatch: a source table many batches
+// large is read, compared and written by a process whose peak resident
+// memory stays under a limit that holding the table would exceed.
+func TestSnapshotMemoryIsBoundedByTheBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 400,000 rows")
+	}
+	dsn := testenv.Postgres(t)
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	// About 1 kB a row: 400 MB of rows, in batches of 2,000.
+	_, err = conn.Exec(context.Background(), `CREATE TABLE wide (id int8 PRIMARY KEY, body text NOT NULL, n int4 NOT NULL);
+INSERT INTO wide SELECT g, repeat(md5(g::text), 30), g % 1000 FROM generate_series(1, 400000) g`)
+	require.NoError(t, err)
+	spec := &jobspec.Spec{
+		Version: 1, Platform: "lake", Stream: "wide", Datastore: "big",
+		Source: jobspec.Source{Kind: jobspec.SourceSnapshot, Postgres: &jobspec.PostgresSource{Container: "pg", Credential: "reader"}},
+		Target: jobspec.Target{Catalog: "lake", CatalogKind: "sql", Namespace: "big"},
+		Tables: []jobspec.Table{{Dataset: "wide", SourceTable: "public.wide", Name: "wide", Mode: jobspec.ModeLive,
+			PrimaryKey: []string{"id"}, WriteMode: "merge_on_read", Columns: []jobspec.Column{
+				{Name: "id", Type: "int64"}, {Name: "body", Type: "text"}, {Name: "n", Type: "int32"},
+			}}},
+		Batch: jobspec.Batch{MaxEvents: 2000},
+	}
+	f := newFixture(t, spec)
+	for _, run := range []string{"first", "after a change"} {
+		cmd := exec.Command(os.Args[0], "run", "--job", f.job, "--state", f.state)
+		cmd.Env = append(os.Environ(), childMainEnv+"=1", envSourceURI+"="+dsn, envCatalogURI+"=", envWarehouse+"=")
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		require.NoError(t, cmd.Run(), errb.String())
+		sum := lastLine(t, out.String())
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024 // kB on Linux
+		t.Logf("%s run: %v rows inserted, %v updated; peak RSS %d MiB", run, sum["rows_inserted"], sum["rows_updated"], rss>>20)
+		assert.Less(t, rss, int64(300<<20), "peak resident memory of the %s run", run)
+		_, err = conn.Exec(context.Background(), `UPDATE wide SET n = n + 1 WHERE id % 100 = 0`)
+		require.NoError(t, err)
+	}
 }
