@@ -94,6 +94,21 @@ func Scan(ctx context.Context, tbl *table.Table, filter iceberg.BooleanExpressio
 	return eachRow(tbl, recs, cols, fn)
 }
 
+// ScanAt is Scan of the table as snapshot id left it (0: the current one).
+func ScanAt(ctx context.Context, tbl *table.Table, id int64, cols []string, fn func([]row.Value) error) error {
+	if id == 0 {
+		return Scan(ctx, tbl, iceberg.AlwaysTrue{}, cols, fn)
+	}
+	if tbl.SnapshotByID(id) == nil {
+		return configErrorf("table %v has no snapshot %d (status lists the current one; maintenance expires old ones)", tbl.Identifier(), id)
+	}
+	_, recs, err := tbl.Scan(table.WithSnapshotID(id), table.WithSelectedFields(cols...)).ToArrowRecords(ctx)
+	if err != nil {
+		return fmt.Errorf("scanning %v at snapshot %d: %w", tbl.Identifier(), id, err)
+	}
+	return eachRow(tbl, recs, cols, fn)
+}
+
 // File is a data file a scan plan reaches: its tasks (one, or one per
 // split of a large file), each with the delete files that apply.
 type File struct {
