@@ -13,6 +13,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 )
 
 // Version is the spec version this package reads and writes.
@@ -89,7 +91,7 @@ type Encoding struct {
 	DecimalHandling string `json:"decimal_handling"`
 	// TimePrecision: adaptive_time_microseconds, adaptive or connect.
 	TimePrecision string `json:"time_precision"`
-	// BinaryHandling: base64, hex or bytes.
+	// BinaryHandling: bytes, base64, base64-url-safe or hex.
 	BinaryHandling string `json:"binary_handling"`
 	// SchemasEnabled is whether each event carries the JsonConverter schema envelope.
 	SchemasEnabled bool `json:"schemas_enabled"`
@@ -136,7 +138,7 @@ type Table struct {
 	Columns     []Column `json:"columns"`
 	PrimaryKey  []string `json:"primary_key"`
 	PartitionBy []string `json:"partition_by,omitempty"`
-	// WriteMode is merge_on_read (equality deletes, the default) or copy_on_write.
+	// WriteMode is WriteMergeOnRead (equality deletes) or WriteCopyOnWrite.
 	WriteMode string `json:"write_mode"`
 }
 
@@ -212,16 +214,30 @@ func Parse(b []byte) (*Spec, error) {
 	return &s, nil
 }
 
-// Validate checks what the types cannot.
+// Validate checks what the types cannot: the contract's enumerations, that
+// the source block matches the kind, and that every name a table refers to
+// is one of its columns, once.
 func (s *Spec) Validate() error {
 	switch s.Source.Kind {
 	case SourceDebezium:
 		if s.Source.Debezium == nil {
 			return fmt.Errorf("job spec: source kind debezium needs source.debezium")
 		}
+		if s.Source.Postgres != nil {
+			return fmt.Errorf("job spec: source kind debezium reads landed events; remove source.postgres")
+		}
+		if err := s.Source.Debezium.Encoding.validate(); err != nil {
+			return err
+		}
 	case SourceSnapshot, SourceWatermark:
 		if s.Source.Postgres == nil {
 			return fmt.Errorf("job spec: source kind %s needs source.postgres", s.Source.Kind)
+		}
+		if s.Source.Debezium != nil {
+			return fmt.Errorf("job spec: source kind %s reads the source database; remove source.debezium", s.Source.Kind)
+		}
+		if s.Source.Kind == SourceWatermark && s.Source.Postgres.WatermarkColumn == "" {
+			return fmt.Errorf("job spec: source kind postgres_watermark needs source.postgres.watermark_column")
 		}
 	default:
 		return fmt.Errorf("job spec: unknown source kind %q", s.Source.Kind)
@@ -229,15 +245,105 @@ func (s *Spec) Validate() error {
 	if len(s.Tables) == 0 {
 		return fmt.Errorf("job spec: no tables")
 	}
-	for _, t := range s.Tables {
+	names := map[string]bool{}
+	for i := range s.Tables {
+		t := &s.Tables[i]
+		if names[t.Name] {
+			return fmt.Errorf("job spec: table %s appears twice; each table is maintained by one entry", t.Name)
+		}
+		names[t.Name] = true
 		if t.Mode != ModeLive && t.Mode != ModeForensic {
 			return fmt.Errorf("job spec: table %s: unknown mode %q", t.Name, t.Mode)
+		}
+		if t.WriteMode != WriteMergeOnRead && t.WriteMode != WriteCopyOnWrite {
+			return fmt.Errorf("job spec: table %s: unknown write_mode %q; use %s or %s", t.Name, t.WriteMode, WriteMergeOnRead, WriteCopyOnWrite)
 		}
 		if len(t.Columns) == 0 {
 			return fmt.Errorf("job spec: table %s has no columns", t.Name)
 		}
 		if s.Source.Kind == SourceDebezium && t.Topic == "" {
 			return fmt.Errorf("job spec: table %s has no topic", t.Name)
+		}
+		if err := uniqueNames(t.Name, "", t.Columns); err != nil {
+			return err
+		}
+		if err := columnRefs(t, "primary key", t.PrimaryKey); err != nil {
+			return err
+		}
+		if err := columnRefs(t, "partition", t.PartitionBy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Write modes of a table.
+const (
+	WriteMergeOnRead = "merge_on_read" // equality deletes for changed keys, new data files
+	WriteCopyOnWrite = "copy_on_write" // the data files holding changed keys are rewritten
+)
+
+// The encoding values the merge-runner decodes: Debezium's
+// decimal.handling.mode, time.precision.mode and binary.handling.mode.
+var (
+	decimalHandlings = []string{"precise", "string", "double"}
+	timePrecisions   = []string{"adaptive_time_microseconds", "adaptive", "connect"}
+	binaryHandlings  = []string{"bytes", "base64", "base64-url-safe", "hex"}
+)
+
+// validate refuses an encoding the merge-runner cannot decode. Every value
+// is checked, not only those of the columns a table has today: a column
+// added later must not be the first to find out.
+func (e Encoding) validate() error {
+	for _, f := range []struct {
+		field, value string
+		allowed      []string
+	}{
+		{"decimal_handling", e.DecimalHandling, decimalHandlings},
+		{"time_precision", e.TimePrecision, timePrecisions},
+		{"binary_handling", e.BinaryHandling, binaryHandlings},
+	} {
+		if !slices.Contains(f.allowed, f.value) {
+			return fmt.Errorf("job spec: source.debezium.encoding.%s %q is not one the merge-runner decodes; use one of %s", f.field, f.value, strings.Join(f.allowed, ", "))
+		}
+	}
+	return nil
+}
+
+// uniqueNames refuses a column, or a struct field at any depth, named twice.
+func uniqueNames(table, path string, cols []Column) error {
+	seen := make(map[string]bool, len(cols))
+	for i := range cols {
+		c := &cols[i]
+		p := c.Name
+		if path != "" {
+			p = path + "." + c.Name
+		}
+		if seen[c.Name] {
+			if path == "" {
+				return fmt.Errorf("job spec: table %s: column %s appears twice", table, p)
+			}
+			return fmt.Errorf("job spec: table %s: field %s appears twice", table, p)
+		}
+		seen[c.Name] = true
+		if err := uniqueNames(table, p, c.Fields); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// columnRefs refuses a primary key or partition entry that is not a column
+// of the table, or that is listed twice.
+func columnRefs(t *Table, what string, refs []string) error {
+	seen := make(map[string]bool, len(refs))
+	for _, r := range refs {
+		if seen[r] {
+			return fmt.Errorf("job spec: table %s: %s column %s is listed twice", t.Name, what, r)
+		}
+		seen[r] = true
+		if !slices.ContainsFunc(t.Columns, func(c Column) bool { return c.Name == r }) {
+			return fmt.Errorf("job spec: table %s: %s column %s is not a column of the table", t.Name, what, r)
 		}
 	}
 	return nil

@@ -132,6 +132,11 @@ func (l *linter) columnType(t *model.TypeSpec, pos model.Pos, path string) {
 		if t.Key.Nullable.Set && t.Key.Nullable.Value {
 			l.errorf("schema-type", t.Key.Pos, path+"/key", "map keys cannot be null; remove nullable: true")
 		}
+		// A map key is compared, hashed and written as a JSON object key or
+		// a [key, value] pair: the decoder reads scalar keys only.
+		if t.Key.Type.Base.Nested() {
+			l.errorf("schema-type", t.Key.Pos, path+"/key", "a map key of type %s cannot be captured; use a scalar key type (text, an integer, a date, ...)", t.Key.Type.Base)
+		}
 		l.columnType(&t.Key.TypeSpec, t.Key.Pos, path+"/key")
 	}
 	if t.Value != nil {

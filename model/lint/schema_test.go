@@ -43,6 +43,11 @@ func TestSchema(t *testing.T) {
 			},
 		},
 		{
+			name: "a map key must be a scalar",
+			edit: addColumns(`      - {name: lookup, type: map, key: {type: list, element: {type: int32}}, value: {type: text}}`),
+			want: []want{{ordersStore, "name: lookup", "schema-type", lint.Error}},
+		},
+		{
 			name: "type parameters in range",
 			edit: addColumns(`      - {name: a, type: "decimal(0,0)"}
       - {name: b, type: "decimal(10,11)"}

@@ -126,6 +126,9 @@ func (c *counts) addFiles(sets ...[]iceberg.DataFile) {
 
 // Run applies the landed events of every table of a debezium spec.
 func Run(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, opts Options) ([]TableStats, error) {
+	if err := CheckSpec(spec); err != nil {
+		return nil, err
+	}
 	if spec.Source.Kind != jobspec.SourceDebezium {
 		return nil, &target.ConfigError{Msg: fmt.Sprintf("job spec %s: source kind %s is not supported by this merge-runner yet; only debezium sources are", spec.Stream, spec.Source.Kind)}
 	}

@@ -2,11 +2,13 @@ package merge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/iceberg-go"
@@ -50,19 +52,24 @@ func RunSnapshot(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, s
 	if opts.Now != nil {
 		now = opts.Now()
 	}
-	// A dataset's live and history tables read one source table once.
+	// A dataset's live and history tables read one source table once; two
+	// datasets reading one source table with other columns read it apart.
 	var sources []*jobspec.Table
 	bySource := map[string]int{}
+	readKey := func(t *jobspec.Table) string {
+		cols, _ := json.Marshal(t.Columns)
+		return t.SourceTable + "\x00" + string(cols) + "\x00" + strings.Join(t.PrimaryKey, ",")
+	}
 	var tables []*snapTable
 	for i := range spec.Tables {
 		t := &spec.Tables[i]
 		if len(t.PrimaryKey) == 0 {
 			return nil, &target.ConfigError{Msg: fmt.Sprintf("table %s.%s: a snapshot capture needs a primary key to tell rows apart", spec.Target.Namespace, t.Name)}
 		}
-		si, ok := bySource[t.SourceTable]
+		si, ok := bySource[readKey(t)]
 		if !ok {
 			si = len(sources)
-			bySource[t.SourceTable] = si
+			bySource[readKey(t)] = si
 			sources = append(sources, t)
 		}
 		st, err := openSnapTable(ctx, cat, spec, t, si, now, opts)

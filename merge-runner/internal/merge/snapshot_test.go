@@ -275,3 +275,22 @@ func TestSnapshotStoreMovesTogether(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotOneSourceTwoShapes: two datasets of a store read one source
+// table with different columns; each gets its own rows.
+func TestSnapshotOneSourceTwoShapes(t *testing.T) {
+	_, src := snapshotSource(t, `CREATE TABLE people (id int4 PRIMARY KEY, name text, secret text); INSERT INTO people VALUES (1, 'Ann', 'x'), (2, 'Bob', 'y')`)
+	ctx := context.Background()
+	e := newEnv(t)
+	spec := peopleSpec("merge_on_read")
+	narrow := spec.Tables[0]
+	narrow.Dataset, narrow.Name = "people_ids", "people_ids"
+	narrow.Columns = []jobspec.Column{{Name: "id", Type: "int32"}}
+	spec.Tables = []jobspec.Table{spec.Tables[0], narrow}
+	st, err := RunSQL(ctx, e.catalog, spec, src, e.opts())
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, st[0].Inserted)
+	assert.EqualValues(t, 2, st[1].Inserted)
+	assert.Equal(t, []string{"1|Ann", "2|Bob"}, e.rows(t, spec, 0))
+	assert.Equal(t, []string{"1", "2"}, e.rows(t, spec, 1))
+}

@@ -30,6 +30,9 @@ type SQLSource interface {
 // watermark changes, each commit recording the greatest watermark it
 // applied; a row's deletion at the source is not seen by a watermark.
 func RunSQL(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, src SQLSource, opts Options) ([]TableStats, error) {
+	if err := CheckSpec(spec); err != nil {
+		return nil, err
+	}
 	if spec.Source.Postgres == nil {
 		return nil, &target.ConfigError{Msg: fmt.Sprintf("job spec %s: source kind %s has no source.postgres", spec.Stream, spec.Source.Kind)}
 	}
