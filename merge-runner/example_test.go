@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/datasurface/datasurface/jobspec"
-	"github.com/datasurface/datasurface/merge-runner/internal/debezium/dbztest"
+	"github.com/datasurface/datasurface/merge-runner/internal/debezium/encode"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 )
 
@@ -34,14 +34,14 @@ func landExampleEvents(t *testing.T, root string) {
 	require.NoError(t, err)
 	enc := spec.Source.Debezium.Encoding
 	customers, addresses := &spec.Tables[0], &spec.Tables[2]
-	ce, err := dbztest.NewEncoder(customers, enc, dbztest.Meta{Database: "customer_db"})
+	ce, err := encode.NewEncoder(customers, enc, encode.Meta{Database: "customer_db"})
 	require.NoError(t, err)
-	ae, err := dbztest.NewEncoder(addresses, enc, dbztest.Meta{Database: "customer_db"})
+	ae, err := encode.NewEncoder(addresses, enc, encode.Meta{Database: "customer_db"})
 	require.NoError(t, err)
-	opts := dbztest.LandOptions{Prefix: spec.Source.Debezium.Prefix, FlushSize: 10}
-	cl, err := dbztest.NewLander(root, customers.Topic, opts)
+	opts := encode.LandOptions{Prefix: spec.Source.Debezium.Prefix, FlushSize: 10}
+	cl, err := encode.NewLander(root, customers.Topic, opts)
 	require.NoError(t, err)
-	al, err := dbztest.NewLander(root, addresses.Topic, opts)
+	al, err := encode.NewLander(root, addresses.Topic, opts)
 	require.NoError(t, err)
 
 	t0 := time.Date(2026, 11, 24, 6, 0, 0, 0, time.UTC)
@@ -66,13 +66,13 @@ func landExampleEvents(t *testing.T, root string) {
 			row.Struct([]row.Value{row.Float64(40 + float64(i)/10), row.Float64(-74 + float64(i)/10)}),
 		}
 	}
-	add := func(l *dbztest.Lander, line []byte, err error) {
+	add := func(l *encode.Lander, line []byte, err error) {
 		t.Helper()
 		require.NoError(t, err)
 		_, err = l.Add(0, line)
 		require.NoError(t, err)
 	}
-	at := func(e *dbztest.Encoder, ts time.Time) { e.SetSource(dbztest.Source{TsMs: ts.UnixMilli()}) }
+	at := func(e *encode.Encoder, ts time.Time) { e.SetSource(encode.Source{TsMs: ts.UnixMilli()}) }
 
 	// The initial snapshot.
 	for i := 0; i < 10; i++ {

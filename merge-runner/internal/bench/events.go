@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/datasurface/datasurface/jobspec"
-	"github.com/datasurface/datasurface/merge-runner/internal/debezium/dbztest"
+	"github.com/datasurface/datasurface/merge-runner/internal/debezium/encode"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 )
 
@@ -58,11 +58,11 @@ func Events(ctx context.Context, w io.Writer, o EventsOptions) error {
 		return err
 	}
 	t := Table()
-	enc, err := dbztest.NewEncoder(&t, Spec(o.Dir, o.Envelope).Source.Debezium.Encoding, dbztest.Meta{Database: "shop"})
+	enc, err := encode.NewEncoder(&t, Spec(o.Dir, o.Envelope).Source.Debezium.Encoding, encode.Meta{Database: "shop"})
 	if err != nil {
 		return err
 	}
-	l, err := dbztest.NewLander(root, enc.Topic(), dbztest.LandOptions{Prefix: Prefix, FlushSize: o.FlushSize})
+	l, err := encode.NewLander(root, enc.Topic(), encode.LandOptions{Prefix: Prefix, FlushSize: o.FlushSize})
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func Events(ctx context.Context, w io.Writer, o EventsOptions) error {
 			}
 		}
 		ts := EventBaseMs + int64(i)
-		enc.SetSource(dbztest.Source{TsMs: ts, LSN: 100_000_000 + int64(i)*64, TxID: 1000 + int64(i)})
+		enc.SetSource(encode.Source{TsMs: ts, LSN: 100_000_000 + int64(i)*64, TxID: 1000 + int64(i)})
 		var id int64
 		var line []byte
 		switch r := rng.IntN(100); {

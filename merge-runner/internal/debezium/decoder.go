@@ -13,7 +13,7 @@
 // their sources (Debezium 2.7: PostgresValueConverter, JdbcValueConverters,
 // io.debezium.time and io.debezium.data; Kafka 3.7: JsonConverter and
 // JsonSchema; Jackson 2.16's UTF8JsonGenerator), not from this package's
-// test encoder, dbztest: an envelope's schema names its types with
+// encoder, encode: an envelope's schema names its types with
 // JsonSchema's names (FLOAT32 is "float", FLOAT64 "double"), floats are
 // Float.toString and Double.toString with NaN and the infinities as
 // strings, bytes are base64, maps with keys other than strings are arrays

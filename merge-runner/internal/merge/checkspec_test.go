@@ -16,7 +16,7 @@ import (
 
 	"github.com/datasurface/datasurface/generator"
 	"github.com/datasurface/datasurface/jobspec"
-	"github.com/datasurface/datasurface/merge-runner/internal/debezium/dbztest"
+	"github.com/datasurface/datasurface/merge-runner/internal/debezium/encode"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 	dsmodel "github.com/datasurface/datasurface/model"
@@ -289,15 +289,15 @@ func landGoldenEvents(t *testing.T, r *rand.Rand, root string, spec *jobspec.Spe
 		if _, done := want[tb.SourceTable]; done {
 			continue // the history table of a dataset reads the same topic
 		}
-		enc, err := dbztest.NewEncoder(tb, spec.Source.Debezium.Encoding, dbztest.Meta{})
+		enc, err := encode.NewEncoder(tb, spec.Source.Debezium.Encoding, encode.Meta{})
 		require.NoError(t, err)
-		l, err := dbztest.NewLander(root, tb.Topic, dbztest.LandOptions{Prefix: spec.Source.Debezium.Prefix})
+		l, err := encode.NewLander(root, tb.Topic, encode.LandOptions{Prefix: spec.Source.Debezium.Prefix})
 		require.NoError(t, err)
 		rows := map[int][]row.Value{}
 		for round := range 3 {
 			for k := range 12 {
 				lsn++
-				enc.SetSource(dbztest.Source{TsMs: 1_700_000_000_000 + lsn, LSN: lsn, LastCommitLSN: lsn - 1})
+				enc.SetSource(encode.Source{TsMs: 1_700_000_000_000 + lsn, LSN: lsn, LastCommitLSN: lsn - 1})
 				var line []byte
 				old, ok := rows[k]
 				switch {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/debezium"
-	"github.com/datasurface/datasurface/merge-runner/internal/debezium/dbztest"
+	"github.com/datasurface/datasurface/merge-runner/internal/debezium/encode"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 	"github.com/datasurface/datasurface/merge-runner/internal/target"
 	"github.com/datasurface/datasurface/merge-runner/internal/testenv"
@@ -220,10 +220,10 @@ func runOracle(t *testing.T, tc oracleCase) {
 		Tables: []jobspec.Table{live, history},
 		Batch:  jobspec.Batch{MaxEvents: 23},
 	}
-	encoder, err := dbztest.NewEncoder(&spec.Tables[0], enc, dbztest.Meta{})
+	encoder, err := encode.NewEncoder(&spec.Tables[0], enc, encode.Meta{})
 	require.NoError(t, err)
 	e := newEnv(t)
-	lander, err := dbztest.NewLander(e.events, live.Topic, dbztest.LandOptions{Prefix: "cdc", FlushSize: 17})
+	lander, err := encode.NewLander(e.events, live.Topic, encode.LandOptions{Prefix: "cdc", FlushSize: 17})
 	require.NoError(t, err)
 
 	g := gen{rand.New(rand.NewPCG(42, uint64(len(tc.name))))}
@@ -335,7 +335,7 @@ func runOracle(t *testing.T, tc oracleCase) {
 				c := cs[i]
 				require.Equal(t, c.walKind(), wc.kind, "transaction %d change %d", wt.xid, i)
 				seq := debezium.Sequence{LastCommitLSN: lastCommit, LSN: wc.lsn, Valid: true}
-				encoder.SetSource(dbztest.Source{TsMs: ts, LSN: wc.lsn, LastCommitLSN: lastCommit, TxID: int64(wt.xid)})
+				encoder.SetSource(encode.Source{TsMs: ts, LSN: wc.lsn, LastCommitLSN: lastCommit, TxID: int64(wt.xid)})
 				add := func(part int32, op, key string, r []row.Value, line []byte) {
 					off, err := lander.Add(part, line)
 					require.NoError(t, err)

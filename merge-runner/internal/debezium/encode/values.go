@@ -1,4 +1,4 @@
-package dbztest
+package encode
 
 import (
 	"bytes"
@@ -101,7 +101,7 @@ func parseModes(enc jobspec.Encoding) (modes, error) {
 	case "double":
 		m.dec = decDouble
 	default:
-		return m, fmt.Errorf("dbztest: unknown decimal handling %q", enc.DecimalHandling)
+		return m, fmt.Errorf("encode: unknown decimal handling %q", enc.DecimalHandling)
 	}
 	switch strings.ToLower(enc.TimePrecision) {
 	case "", "adaptive":
@@ -111,7 +111,7 @@ func parseModes(enc jobspec.Encoding) (modes, error) {
 	case "connect":
 		m.time = timeConnect
 	default:
-		return m, fmt.Errorf("dbztest: unknown time precision mode %q", enc.TimePrecision)
+		return m, fmt.Errorf("encode: unknown time precision mode %q", enc.TimePrecision)
 	}
 	switch strings.ToLower(enc.BinaryHandling) {
 	case "", "bytes":
@@ -123,7 +123,7 @@ func parseModes(enc jobspec.Encoding) (modes, error) {
 	case "hex":
 		m.bin = binHex
 	default:
-		return m, fmt.Errorf("dbztest: unknown binary handling %q", enc.BinaryHandling)
+		return m, fmt.Errorf("encode: unknown binary handling %q", enc.BinaryHandling)
 	}
 	return m, nil
 }
@@ -274,10 +274,10 @@ func appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 	case row.KindNull:
 		return append(b, "null"...), nil
 	case row.KindUnavailable:
-		return nil, fmt.Errorf("dbztest: %s: an unchanged TOAST value is a whole column's, never a nested value's", c.path)
+		return nil, fmt.Errorf("encode: %s: an unchanged TOAST value is a whole column's, never a nested value's", c.path)
 	}
 	if v.Kind() != kinds[c.typ] {
-		return nil, fmt.Errorf("dbztest: column %s (%s) cannot hold a %s value", c.path, c.spec.Type, v.Kind())
+		return nil, fmt.Errorf("encode: column %s (%s) cannot hold a %s value", c.path, c.spec.Type, v.Kind())
 	}
 	switch c.typ {
 	case tBool:
@@ -314,7 +314,7 @@ func appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 	case tStruct:
 		fields := v.Fields()
 		if len(fields) != len(c.fields) {
-			return nil, fmt.Errorf("dbztest: struct %s has %d fields, the value %d", c.path, len(c.fields), len(fields))
+			return nil, fmt.Errorf("encode: struct %s has %d fields, the value %d", c.path, len(c.fields), len(fields))
 		}
 		b = append(b, '{')
 		for i, f := range c.fields {
@@ -332,7 +332,7 @@ func appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 	case tList:
 		if c.lost {
 			if !c.nullable {
-				return nil, fmt.Errorf("dbztest: column %s: the connector's %s[] values fail its MicroTime items schema "+
+				return nil, fmt.Errorf("encode: column %s: the connector's %s[] values fail its MicroTime items schema "+
 					"and it writes null, which the column is not nullable to hold", c.path, c.elem.spec.Type)
 			}
 			return append(b, "null"...), nil
@@ -351,7 +351,7 @@ func appendValue(b []byte, c *col, v row.Value) ([]byte, error) {
 	case tMap:
 		return appendMap(b, c, v.Entries())
 	}
-	return nil, fmt.Errorf("dbztest: column %s: unsupported type %s", c.path, c.spec.Type)
+	return nil, fmt.Errorf("encode: column %s: unsupported type %s", c.path, c.spec.Type)
 }
 
 // appendMap writes a map as JsonConverter#convertToJson does: an object when
@@ -383,7 +383,7 @@ func appendMap(b []byte, c *col, entries []row.MapEntry) ([]byte, error) {
 			b = append(b, ',')
 		}
 		if en.Key.IsNull() {
-			return nil, fmt.Errorf("dbztest: map %s has a null key, which a JSON object cannot hold", c.path)
+			return nil, fmt.Errorf("encode: map %s has a null key, which a JSON object cannot hold", c.path)
 		}
 		// A string-schema key writes a JSON string: the object's field name.
 		if b, err = appendValue(b, c.key, en.Key); err != nil {
@@ -534,7 +534,7 @@ func appendDecimal(b []byte, c *col, v row.Value) ([]byte, error) {
 	}
 	u, ok := decimalAt(v, c.scale)
 	if !ok {
-		return nil, fmt.Errorf("dbztest: column %s: %s has more fraction digits than the column's scale %d",
+		return nil, fmt.Errorf("encode: column %s: %s has more fraction digits than the column's scale %d",
 			c.path, row.FormatDecimal(v.Unscaled(), v.Scale()), c.scale)
 	}
 	if c.dec == decString {
@@ -777,7 +777,7 @@ func appendString(b []byte, s, path string) ([]byte, error) {
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				return nil, fmt.Errorf("dbztest: %s: %q is not UTF-8", path, s)
+				return nil, fmt.Errorf("encode: %s: %q is not UTF-8", path, s)
 			}
 			if r <= 0xffff {
 				i += size
@@ -943,7 +943,7 @@ func newPlaceholder(setting string) (placeholder, error) {
 	if h, ok := strings.CutPrefix(setting, "hex:"); ok {
 		var err error
 		if raw, err = hex.DecodeString(h); err != nil {
-			return placeholder{}, fmt.Errorf("dbztest: placeholder %q: %v", setting, err)
+			return placeholder{}, fmt.Errorf("encode: placeholder %q: %v", setting, err)
 		}
 	}
 	// new String(bytes) replaces each malformed byte with U+FFFD.
@@ -994,11 +994,11 @@ func (p *placeholder) appendColumn(b []byte, c *col) ([]byte, error) {
 		if !c.nullable {
 			// JsonConverter#convertToJson refuses a null for a required
 			// field: the connector fails the record.
-			return nil, fmt.Errorf("dbztest: column %s (%s): the connector writes an unchanged TOAST value here as null, "+
+			return nil, fmt.Errorf("encode: column %s (%s): the connector writes an unchanged TOAST value here as null, "+
 				"which the column is not nullable to hold", c.path, c.spec.Type)
 		}
 		return append(b, "null"...), nil
 	}
-	return nil, fmt.Errorf("dbztest: column %s (%s) cannot be an unchanged TOAST value: PostgreSQL does not store it out of line",
+	return nil, fmt.Errorf("encode: column %s (%s) cannot be an unchanged TOAST value: PostgreSQL does not store it out of line",
 		c.path, c.spec.Type)
 }

@@ -1,11 +1,11 @@
-package dbztest_test
+package encode_test
 
 import (
 	"fmt"
 	"os"
 
 	"github.com/datasurface/datasurface/jobspec"
-	"github.com/datasurface/datasurface/merge-runner/internal/debezium/dbztest"
+	"github.com/datasurface/datasurface/merge-runner/internal/debezium/encode"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 )
 
@@ -19,7 +19,7 @@ func Example() {
 		}}
 	enc := jobspec.Encoding{DecimalHandling: "precise", TimePrecision: "adaptive_time_microseconds", BinaryHandling: "base64",
 		TombstonesOnDelete: true}
-	e, err := dbztest.NewEncoder(table, enc, dbztest.Meta{Database: "crm"})
+	e, err := encode.NewEncoder(table, enc, encode.Meta{Database: "crm"})
 	if err != nil {
 		panic(err)
 	}
@@ -28,16 +28,16 @@ func Example() {
 		panic(err)
 	}
 	defer os.RemoveAll(root)
-	l, err := dbztest.NewLander(root, e.Topic(), dbztest.LandOptions{Prefix: "cdc", FlushSize: 2})
+	l, err := encode.NewLander(root, e.Topic(), encode.LandOptions{Prefix: "cdc", FlushSize: 2})
 	if err != nil {
 		panic(err)
 	}
 
-	e.SetSource(dbztest.Source{TsMs: 1709288130123, LSN: 24023128, TxID: 555})
+	e.SetSource(encode.Source{TsMs: 1709288130123, LSN: 24023128, TxID: 555})
 	create, _ := e.Create([]row.Value{row.Int64(1), row.String("Anne"), row.Decimal(100000, 2)})
-	e.SetSource(dbztest.Source{TsMs: 1709288131000, LSN: 24023200, TxID: 556})
+	e.SetSource(encode.Source{TsMs: 1709288131000, LSN: 24023200, TxID: 556})
 	update, _ := e.Update(nil, []row.Value{row.Int64(1), row.String("Anne"), row.Unavailable()})
-	e.SetSource(dbztest.Source{TsMs: 1709288132000, LSN: 24023300, TxID: 557})
+	e.SetSource(encode.Source{TsMs: 1709288132000, LSN: 24023300, TxID: 557})
 	deleted, _ := e.DeleteLines(e.KeyRow([]row.Value{row.Int64(1)}))
 
 	fmt.Println(string(create[:80]))

@@ -1,4 +1,4 @@
-package dbztest
+package encode
 
 import (
 	"bufio"
@@ -75,10 +75,10 @@ type partWriter struct {
 // NewLander returns a lander of topic's records into the folder root.
 func NewLander(root, topic string, opts LandOptions) (*Lander, error) {
 	if topic == "" || strings.ContainsAny(topic, "/+") {
-		return nil, fmt.Errorf("dbztest: %q is not a topic the sink can land", topic)
+		return nil, fmt.Errorf("encode: %q is not a topic the sink can land", topic)
 	}
 	if opts.FlushSize < 0 || opts.StartOffset < 0 || opts.ZeroPad < 0 {
-		return nil, errors.New("dbztest: negative lander option")
+		return nil, errors.New("encode: negative lander option")
 	}
 	if opts.ZeroPad == 0 {
 		opts.ZeroPad = 10
@@ -105,10 +105,10 @@ func (l *Lander) Add(partition int32, line []byte) (int64, error) {
 		return 0, l.err
 	}
 	if partition < 0 {
-		return 0, fmt.Errorf("dbztest: partition %d", partition)
+		return 0, fmt.Errorf("encode: partition %d", partition)
 	}
 	if len(bytes.TrimSpace(line)) == 0 || bytes.ContainsAny(line, "\r\n") {
-		return 0, errors.New("dbztest: a landed line must be non-empty and one line")
+		return 0, errors.New("encode: a landed line must be non-empty and one line")
 	}
 	pw := l.part(partition)
 	off := pw.next
@@ -157,7 +157,7 @@ func (l *Lander) NextOffset(partition int32) int64 { return l.part(partition).ne
 // S3 object of the same key does.
 func (l *Lander) SetNextOffset(partition int32, next int64) error {
 	if next < 0 {
-		return fmt.Errorf("dbztest: offset %d", next)
+		return fmt.Errorf("encode: offset %d", next)
 	}
 	if err := l.Rotate(partition); err != nil {
 		return err
@@ -233,7 +233,7 @@ func (l *Lander) fail(err error) error {
 }
 
 func (l *Lander) open(pw *partWriter, start int64) error {
-	f, err := os.CreateTemp(l.root, ".dbztest-landing-*")
+	f, err := os.CreateTemp(l.root, ".encode-landing-*")
 	if err != nil {
 		return err
 	}

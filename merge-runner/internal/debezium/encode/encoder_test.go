@@ -1,4 +1,4 @@
-package dbztest
+package encode
 
 import (
 	"bytes"

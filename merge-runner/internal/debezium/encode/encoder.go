@@ -1,8 +1,9 @@
-// Package dbztest writes change events as the Debezium PostgreSQL connector
+// Package encode writes change events as the Debezium PostgreSQL connector
 // (2.7, DefaultVersion) and Kafka Connect's JsonConverter (Kafka 3.7, which
 // Debezium 2.7 is built with; Jackson 2.16) write them, and lands them in
-// the layout of Kafka Connect's S3 sink, for tests, benchmarks and example
-// data.
+// the layout of Kafka Connect's S3 sink. The capture command lands what it
+// reads from a replication slot through it; tests, benchmarks and example
+// data use it too.
 //
 // Every rule here comes from those projects' sources, cited where it is
 // applied (class#method), not from the decoder in the parent package: the
@@ -106,7 +107,7 @@
 // can build bad input with it. A value of the wrong kind for its column, and
 // text that is not UTF-8 (PostgreSQL's text is; Java strings are Unicode),
 // are errors.
-package dbztest
+package encode
 
 import (
 	"errors"
@@ -198,7 +199,7 @@ type Encoder struct {
 // encoding enc.
 func NewEncoder(t *jobspec.Table, enc jobspec.Encoding, meta Meta) (*Encoder, error) {
 	if t == nil {
-		return nil, errors.New("dbztest: no table")
+		return nil, errors.New("encode: no table")
 	}
 	e := &Encoder{table: t, enc: enc, isKey: make([]bool, len(t.Columns))}
 	m, err := parseModes(enc)
@@ -208,20 +209,20 @@ func NewEncoder(t *jobspec.Table, enc jobspec.Encoding, meta Meta) (*Encoder, er
 	names := map[string]int{}
 	for i := range t.Columns {
 		if _, dup := names[t.Columns[i].Name]; dup {
-			return nil, fmt.Errorf("dbztest: table %s: column %s appears twice", t.Name, t.Columns[i].Name)
+			return nil, fmt.Errorf("encode: table %s: column %s appears twice", t.Name, t.Columns[i].Name)
 		}
 		names[t.Columns[i].Name] = i
 	}
 	if len(t.PrimaryKey) == 0 {
-		return nil, fmt.Errorf("dbztest: table %s has no primary key", t.Name)
+		return nil, fmt.Errorf("encode: table %s has no primary key", t.Name)
 	}
 	for _, k := range t.PrimaryKey {
 		i, ok := names[k]
 		if !ok {
-			return nil, fmt.Errorf("dbztest: table %s: primary key column %s is not a column", t.Name, k)
+			return nil, fmt.Errorf("encode: table %s: primary key column %s is not a column", t.Name, k)
 		}
 		if e.isKey[i] {
-			return nil, fmt.Errorf("dbztest: table %s: primary key column %s appears twice", t.Name, k)
+			return nil, fmt.Errorf("encode: table %s: primary key column %s appears twice", t.Name, k)
 		}
 		e.pk = append(e.pk, i)
 		e.isKey[i] = true
@@ -232,12 +233,12 @@ func NewEncoder(t *jobspec.Table, enc jobspec.Encoding, meta Meta) (*Encoder, er
 		// (TableSchemaBuilder#addField: optional only if column.isOptional()).
 		cp, err := newCol(c, c.Name, m, meta, c.Nullable && !e.isKey[i])
 		if err != nil {
-			return nil, fmt.Errorf("dbztest: table %s: %w", t.Name, err)
+			return nil, fmt.Errorf("encode: table %s: %w", t.Name, err)
 		}
 		if e.isKey[i] {
 			switch cp.typ {
 			case tStruct, tList, tMap:
-				return nil, fmt.Errorf("dbztest: table %s: primary key column %s is a %s", t.Name, c.Name, c.Type)
+				return nil, fmt.Errorf("encode: table %s: primary key column %s is a %s", t.Name, c.Name, c.Type)
 			}
 		}
 		e.cols = append(e.cols, cp)
@@ -377,7 +378,7 @@ func (e *Encoder) DeleteLines(before []row.Value) ([][]byte, error) {
 // (KeyRow of the old key with REPLICA IDENTITY DEFAULT).
 func (e *Encoder) KeyChange(before, after []row.Value) ([][]byte, error) {
 	if len(before) == len(e.cols) && len(after) == len(e.cols) && row.KeyString(e.Key(before)) == row.KeyString(e.Key(after)) {
-		return nil, errors.New("dbztest: the key does not change; write an update")
+		return nil, errors.New("encode: the key does not change; write an update")
 	}
 	lines, err := e.DeleteLines(before)
 	if err != nil {
@@ -413,11 +414,11 @@ func (e *Encoder) event(op byte, before, after []row.Value) ([]byte, error) {
 	switch op {
 	case 'c', 'r', 'u':
 		if after == nil {
-			return nil, fmt.Errorf("dbztest: op %c needs an after image", op)
+			return nil, fmt.Errorf("encode: op %c needs an after image", op)
 		}
 	case 'd':
 		if before == nil {
-			return nil, errors.New("dbztest: a delete needs a before image")
+			return nil, errors.New("encode: a delete needs a before image")
 		}
 	}
 	b := make([]byte, 0, max(e.size, 256)+len(e.envPrefix))
@@ -530,7 +531,7 @@ func (e *Encoder) appendImage(b []byte, img []row.Value, name string, needKey bo
 		return append(b, "null"...), nil
 	}
 	if len(img) != len(e.cols) {
-		return nil, fmt.Errorf("dbztest: the %s image has %d values for %d columns", name, len(img), len(e.cols))
+		return nil, fmt.Errorf("encode: the %s image has %d values for %d columns", name, len(img), len(e.cols))
 	}
 	b = append(b, '{')
 	for i, c := range e.cols {
@@ -541,7 +542,7 @@ func (e *Encoder) appendImage(b []byte, img []row.Value, name string, needKey bo
 		b = append(b, ':')
 		v := img[i]
 		if e.isKey[i] && (v.IsUnavailable() || needKey && v.IsNull()) {
-			return nil, fmt.Errorf("dbztest: key column %s of the %s image is %s", c.path, name, v.Kind())
+			return nil, fmt.Errorf("encode: key column %s of the %s image is %s", c.path, name, v.Kind())
 		}
 		var err error
 		switch {

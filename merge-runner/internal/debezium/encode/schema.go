@@ -1,4 +1,4 @@
-package dbztest
+package encode
 
 import "strconv"
 
@@ -248,5 +248,5 @@ func columnSchema(c *col, m modes) *connectSchema {
 		}
 		return s
 	}
-	panic("dbztest: no schema for " + c.spec.Type)
+	panic("encode: no schema for " + c.spec.Type)
 }

@@ -1,4 +1,4 @@
-package dbztest
+package encode
 
 import (
 	"fmt"
@@ -38,7 +38,7 @@ func (e *Encoder) Expect(image []row.Value) ([]row.Value, error) {
 		return nil, nil
 	}
 	if len(image) != len(e.cols) {
-		return nil, fmt.Errorf("dbztest: the image has %d values for %d columns", len(image), len(e.cols))
+		return nil, fmt.Errorf("encode: the image has %d values for %d columns", len(image), len(e.cols))
 	}
 	out := make([]row.Value, len(image))
 	for i, c := range e.cols {
@@ -49,7 +49,7 @@ func (e *Encoder) Expect(image []row.Value) ([]row.Value, error) {
 			out[i], err = fallbackValue(c)
 		case v.IsUnavailable():
 			if e.isKey[i] {
-				return nil, fmt.Errorf("dbztest: key column %s is unavailable", c.path)
+				return nil, fmt.Errorf("encode: key column %s is unavailable", c.path)
 			}
 			if _, err = e.ph.appendColumn(nil, c); err == nil {
 				out[i] = v
@@ -114,7 +114,7 @@ func fallbackValue(c *col) (row.Value, error) {
 		}
 		return row.Struct(fields), nil
 	}
-	return row.Value{}, fmt.Errorf("dbztest: column %s: the connector writes \"\" for a null in a NOT NULL %s column, which the decoder cannot read",
+	return row.Value{}, fmt.Errorf("encode: column %s: the connector writes \"\" for a null in a NOT NULL %s column, which the decoder cannot read",
 		c.path, c.spec.Type)
 }
 
@@ -123,10 +123,10 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 	case row.KindNull:
 		return v, nil
 	case row.KindUnavailable:
-		return row.Value{}, fmt.Errorf("dbztest: %s: a nested value cannot be unavailable", c.path)
+		return row.Value{}, fmt.Errorf("encode: %s: a nested value cannot be unavailable", c.path)
 	}
 	if v.Kind() != kinds[c.typ] {
-		return row.Value{}, fmt.Errorf("dbztest: column %s (%s) cannot hold a %s value", c.path, c.spec.Type, v.Kind())
+		return row.Value{}, fmt.Errorf("encode: column %s (%s) cannot hold a %s value", c.path, c.spec.Type, v.Kind())
 	}
 	switch c.typ {
 	case tFloat32:
@@ -164,19 +164,19 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 			if r, ok := decimalAt(row.BigDecimal(u, s), c.scale); ok {
 				return row.BigDecimal(r, c.scale), nil
 			}
-			return row.Value{}, fmt.Errorf("dbztest: column %s: %s has more fraction digits than the column's scale %d",
+			return row.Value{}, fmt.Errorf("encode: column %s: %s has more fraction digits than the column's scale %d",
 				c.path, row.FormatDecimal(v.Unscaled(), v.Scale()), c.scale)
 		}
 		u, ok := decimalAt(v, c.scale)
 		if !ok {
-			return row.Value{}, fmt.Errorf("dbztest: column %s: %s has more fraction digits than the column's scale %d",
+			return row.Value{}, fmt.Errorf("encode: column %s: %s has more fraction digits than the column's scale %d",
 				c.path, row.FormatDecimal(v.Unscaled(), v.Scale()), c.scale)
 		}
 		return row.BigDecimal(u, c.scale), nil
 	case tStruct:
 		fields := v.Fields()
 		if len(fields) != len(c.fields) {
-			return row.Value{}, fmt.Errorf("dbztest: struct %s has %d fields, the value %d", c.path, len(c.fields), len(fields))
+			return row.Value{}, fmt.Errorf("encode: struct %s has %d fields, the value %d", c.path, len(c.fields), len(fields))
 		}
 		out := make([]row.Value, len(fields))
 		for i, f := range c.fields {
@@ -206,7 +206,7 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 		out := make([]row.MapEntry, len(entries))
 		for i, en := range entries {
 			if en.Key.IsNull() {
-				return row.Value{}, fmt.Errorf("dbztest: map %s has a null key", c.path)
+				return row.Value{}, fmt.Errorf("encode: map %s has a null key", c.path)
 			}
 			k, err := expectValue(c.key, en.Key)
 			if err != nil {
@@ -227,7 +227,7 @@ func expectValue(c *col, v row.Value) (row.Value, error) {
 // where a null must be allowed by the spec.
 func expectNested(c *col, v row.Value) (row.Value, error) {
 	if v.IsNull() && !c.nullable {
-		return row.Value{}, fmt.Errorf("dbztest: %s is null but not nullable", c.path)
+		return row.Value{}, fmt.Errorf("encode: %s is null but not nullable", c.path)
 	}
 	return expectValue(c, v)
 }
