@@ -1,8 +1,6 @@
 package generator
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -64,20 +62,9 @@ func checkConfig(name string, cfg, secrets map[string]string) error {
 	return nil
 }
 
-// pgName makes a PostgreSQL identifier (slot or publication name) for a
-// datastore on a platform: lower case, at most 63 characters, ending in a
-// hash of the exact names so that different pairs never share a slot (slots
-// are per server; lower-casing and joining alone would let lake+house_db and
-// lake_house+db collide).
-func pgName(platform, datastore string) string {
-	sum := sha256.Sum256([]byte(platform + "\x00" + datastore))
-	suffix := "_" + hex.EncodeToString(sum[:4])
-	n := sanitize("ds_" + platform + "_" + datastore)
-	if len(n) > 63-len(suffix) {
-		n = n[:63-len(suffix)]
-	}
-	return n + suffix
-}
+// pgName is the slot and publication of a datastore on a platform
+// (model.ReplicationName; lint keeps them unique).
+func pgName(platform, datastore string) string { return model.ReplicationName(platform, datastore) }
 
 // flushFor sets how the S3 sink closes files for a latency: records per file
 // and the wall-clock rotation in milliseconds.
@@ -106,6 +93,10 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 	// too, as a scoped generation may render no stream's DAG.
 	if err := r.environment(p).err; err != nil {
 		return err
+	}
+	if ai.EmbeddedCDC() {
+		// merge-runner capture lands the changes: no connector to deploy.
+		return nil
 	}
 	var stores []*cdc
 	byStore := map[*model.Datastore]*cdc{}

@@ -110,6 +110,7 @@ type taskDesc struct {
 	JobSpec                 *string           `json:"job_spec"`
 	Secrets                 []secretDesc      `json:"secrets"`
 	Outlets                 []outletDesc      `json:"outlets"`
+	NetworkMode             *string           `json:"network_mode"`
 }
 
 // secretDesc is a secret by reference: an Airflow connection's field (docker)
@@ -263,6 +264,15 @@ func dagCases(t *testing.T) []dagCase {
 		datastore(m, "product_catalog").Capture.Trigger = model.Trigger{External: true}
 		cases = append(cases, dagCase{name: "customer-cdc/airflow" + strconv.Itoa(v.version) + "-" + v.operator, m: m})
 	}
+	// Embedded CDC on Airflow 2 in pods: capture before merge there too.
+	qs := loadExample(t, "quickstart")
+	setAirflow(qs, 2, "kubernetes")
+	for i := range qs.Ecosystem.Platforms {
+		if ai := qs.Ecosystem.Platforms[i].AirflowIceberg; ai != nil {
+			ai.Airflow.DockerNetwork = "" // the docker operator's setting
+		}
+	}
+	cases = append(cases, dagCase{name: "quickstart/airflow2-kubernetes", m: qs})
 	for _, v := range []int{2, 3} {
 		m := loadExample(t, "customer-cdc")
 		setAirflow(m, v, map[int]string{2: "kubernetes", 3: "docker"}[v])
@@ -304,7 +314,7 @@ func TestDAGsDescribeTheModel(t *testing.T) {
 			assertDAGs(t, c, trees[i], mine, covered)
 		})
 	}
-	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile"} {
+	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile", "network_mode", "capture->merge"} {
 		assert.True(t, covered[want], "no DAG covered %s", want)
 	}
 }
@@ -356,8 +366,17 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 			assert.NotNil(t, d.DocMD, "doc_md")
 			assert.Contains(t, d.Tags, "datasurface")
 			assert.Contains(t, d.Tags, "platform:"+p.Name)
-			assert.Empty(t, d.Edges, "no task depends on another today")
 			for _, task := range d.Tasks {
+				// The docker operator joins the platform's network when it names
+				// one (DockerOperator network_mode); Docker's default otherwise.
+				if n := ai.Airflow.DockerNetwork; n != "" && operator == "docker" {
+					if assert.NotNil(t, task.NetworkMode, "%s network_mode", task.TaskID) {
+						assert.Equal(t, n, *task.NetworkMode, "%s network_mode", task.TaskID)
+						covered["network_mode"] = true
+					}
+				} else {
+					assert.Nil(t, task.NetworkMode, "%s network_mode", task.TaskID)
+				}
 				assert.Equal(t, ai.Images.MergeRunner, task.Image, "%s image", task.TaskID)
 				assert.Equal(t, pool, task.Pool, "%s pool", task.TaskID)
 				assert.Positive(t, task.ExecutionTimeoutMinutes, "%s execution_timeout", task.TaskID)
@@ -403,8 +422,42 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 				for _, w := range s.Workspaces {
 					assert.Contains(t, d.Tags, "workspace:"+w)
 				}
-				require.Len(t, d.Tasks, 1)
-				task := d.Tasks[0]
+				embedded := ds.Capture.Kind == model.CaptureDebezium && ai.EmbeddedCDC()
+				if embedded {
+					// merge-runner capture lands the slot's changes, then the
+					// merge applies them: two tasks, capture before merge.
+					require.Len(t, d.Tasks, 2)
+					c := d.Tasks[0]
+					assert.Equal(t, "capture", c.TaskID)
+					assert.Equal(t, []string{"merge-runner", "capture", "--job", "env:DATASURFACE_JOB_SPEC"}, c.Command)
+					assert.Equal(t, [][2]string{{"capture", "merge"}}, d.Edges, "capture runs before merge")
+					if assert.NotNil(t, c.JobSpec) {
+						assert.Equal(t, "jobs/"+s.Name+".json", *c.JobSpec)
+						if spec, err := jobspec.Parse(tree.Files[dir+*c.JobSpec]); assert.NoError(t, err) && assert.NotNil(t, spec.Source.Debezium.Capture) {
+							assert.Equal(t, ds.Capture.Container.Name, spec.Source.Debezium.Capture.Container)
+							assert.Equal(t, ds.Capture.Credential.Name, spec.Source.Debezium.Capture.Credential)
+						}
+					}
+					assert.Empty(t, c.Outlets, "the capture writes no table: the merge's outlets say what changes")
+					assert.Contains(t, c.EnvKeys, "DATASURFACE_SOURCE_URI", "the capture reads the source database")
+					var sourceSecrets []string
+					for _, sec := range c.Secrets {
+						if strings.HasPrefix(sec.Env, "DATASURFACE_SOURCE_") {
+							sourceSecrets = append(sourceSecrets, sec.Env)
+							if operator == "docker" {
+								assert.Equal(t, captureCredential(t, m, ds), sec.Connection)
+							} else {
+								assert.Equal(t, strings.ReplaceAll(captureCredential(t, m, ds), "_", "-"), sec.Secret)
+							}
+						}
+					}
+					assert.Equal(t, []string{"DATASURFACE_SOURCE_PASSWORD", "DATASURFACE_SOURCE_USER"}, sourceSecrets, "the capture logs in with the store's credential")
+					covered["capture->merge"] = true
+				} else {
+					require.Len(t, d.Tasks, 1)
+					assert.Empty(t, d.Edges, "a single task has no dependencies")
+				}
+				task := d.Tasks[len(d.Tasks)-1]
 				assert.Equal(t, "merge", task.TaskID)
 				assert.Equal(t, []string{"merge-runner", "run", "--job", "env:DATASURFACE_JOB_SPEC"}, task.Command)
 				want := 0
@@ -506,6 +559,7 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 				assert.Equal(t, "@daily", *d.Schedule)
 			}
 			require.Len(t, d.Tasks, len(pg.Streams), "one maintenance task per stream")
+			assert.Empty(t, d.Edges, "maintenance tasks are independent")
 			for i, s := range pg.Streams {
 				task := d.Tasks[i]
 				assert.Equal(t, "maintain_"+s.Name, task.TaskID)

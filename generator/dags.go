@@ -162,10 +162,22 @@ func postgresURL(pg *model.PostgresContainer) string {
 	return "postgresql://" + net.JoinHostPort(pg.Host.Value, strconv.Itoa(pg.EffectivePort())) + "/" + pg.Database.Value
 }
 
-// with returns a copy of the environment with a stream's source added.
+// with returns a copy of the environment with a stream's source added when
+// its task reads the source (snapshots and watermarks; a Debezium stream's
+// merge reads only the landing).
 func (e runtimeEnv) with(r *renderer, ds *model.Datastore) runtimeEnv {
+	return e.sourced(r, ds, ds != nil && ds.Capture != nil && ds.Capture.Kind != model.CaptureDebezium)
+}
+
+// withSource returns a copy of the environment with the stream's source
+// added whatever its capture: an embedded capture task reads it.
+func (e runtimeEnv) withSource(r *renderer, ds *model.Datastore) runtimeEnv {
+	return e.sourced(r, ds, ds != nil && ds.Capture != nil)
+}
+
+func (e runtimeEnv) sourced(r *renderer, ds *model.Datastore, source bool) runtimeEnv {
 	out := runtimeEnv{vars: append([]EnvVar(nil), e.vars...), secrets: append([]SecretRef(nil), e.secrets...), err: e.err}
-	if ds != nil && ds.Capture != nil && ds.Capture.Kind != model.CaptureDebezium {
+	if source {
 		c := r.container(ds.Team, ds.Capture.Container.Name)
 		if c != nil && c.Postgres != nil {
 			out.postgres("DATASURFACE_SOURCE_URI", c)
@@ -183,6 +195,9 @@ func (e runtimeEnv) with(r *renderer, ds *model.Datastore) runtimeEnv {
 
 // Task is one merge-runner task of a DAG.
 type Task struct {
+	// Var, when set, is the Python variable the task is assigned to, for
+	// the DAG's Edges; a generator constant, never model text.
+	Var            string
 	TaskID         string
 	Command        []string // program and arguments
 	PodName        string   // kubernetes: a valid pod name
@@ -197,7 +212,24 @@ type Task struct {
 // Asset is an Iceberg table as an Airflow asset (dataset in Airflow 2).
 type Asset struct{ Name, URI string }
 
-// DAG is what dag.py.tmpl and maintenance.py.tmpl render.
+// Edge orders two tasks of a DAG by their Var: From runs before To.
+type Edge struct{ From, To string }
+
+// DAG is what dag.py.tmpl renders. For Airflow 3 it imports DAG, Asset and
+// BaseHook from the Task SDK, airflow.sdk, as Airflow 3.1's Task SDK (1.1)
+// documents them (https://airflow.apache.org/docs/task-sdk/1.1.1/genindex.html:
+// "BaseHook (class in airflow.sdk)", absent from 1.0, Airflow 3.0; the
+// common.compat provider's airflow.providers.common.compat.lazy_compat
+// tries airflow.sdk first for all three),
+// the operators from their providers' documented modules
+// (airflow.providers.docker.operators.docker.DockerOperator,
+// airflow.providers.cncf.kubernetes.operators.pod.KubernetesPodOperator),
+// and AirflowFailException and AirflowSkipException from
+// airflow.exceptions, where Airflow 3.1 documents them
+// (https://airflow.apache.org/docs/apache-airflow/3.1.0/_api/airflow/exceptions/index.html;
+// airflow.sdk.exceptions has them only from 3.1, apache/airflow#54505).
+// Airflow 2 keeps its own paths (airflow.DAG, airflow.datasets.Dataset,
+// airflow.hooks.base.BaseHook).
 type DAG struct {
 	Header         string
 	AirflowVersion int
@@ -212,7 +244,13 @@ type DAG struct {
 	Pool           string
 	Retries        int
 	BadInputExit   int
-	Tasks          []Task
+	// DockerNetwork is the docker operator's network_mode ("" leaves
+	// Docker's default): DockerOperator(network_mode=...) of
+	// airflow.providers.docker.operators.docker, "bridge", "host", "none",
+	// "container:<name|id>" or a network's name.
+	DockerNetwork string
+	Tasks         []Task
+	Edges         []Edge
 }
 
 // retries of a merge task; the delay grows exponentially up to 30 minutes.
@@ -243,6 +281,7 @@ func (r *renderer) baseDAG(p *model.Platform) DAG {
 		Header: r.header(), AirflowVersion: version, Operator: op, Namespace: ai.Airflow.Namespace,
 		Image: ai.Images.MergeRunner, Pool: "iceberg_" + ai.Iceberg.Catalog.Name,
 		Retries: mergeRetries, BadInputExit: jobspec.BadInputExitCode,
+		DockerNetwork: ai.Airflow.DockerNetwork,
 	}
 }
 
@@ -283,6 +322,29 @@ func (r *renderer) streamDAG(p *model.Platform, s *model.Stream, env runtimeEnv)
 	}
 	t.PodName = podName(d.DagID, t.TaskID)
 	d.Tasks = []Task{t}
+	if ds.Capture.Kind == model.CaptureDebezium && p.AirflowIceberg.EmbeddedCDC() {
+		// The capture lands the slot's changes up to now, then the merge
+		// applies what has landed: the same operator, the source's
+		// endpoint and credential as a snapshot task gets them.
+		ce := env.withSource(r, ds)
+		if ce.err != nil {
+			return DAG{}, ce.err
+		}
+		c := Task{
+			Var:            "capture",
+			TaskID:         "capture",
+			Command:        []string{"merge-runner", "capture", "--job", "env:DATASURFACE_JOB_SPEC"},
+			JobFile:        t.JobFile,
+			Env:            ce.vars,
+			Secrets:        ce.secrets,
+			PriorityWeight: s.Priority,
+			TimeoutMinutes: t.TimeoutMinutes,
+			PodName:        podName(d.DagID, "capture"),
+		}
+		t.Var = "merge"
+		d.Tasks = []Task{c, t}
+		d.Edges = []Edge{{From: c.Var, To: t.Var}}
+	}
 	return d, nil
 }
 

@@ -52,6 +52,13 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 		spec.Source = jobspec.Source{Kind: jobspec.SourceDebezium, Debezium: &jobspec.DebeziumSource{
 			Container: ai.Landing.Container.Name, Bucket: ai.Landing.Bucket, Prefix: landingPrefix(ai), Encoding: debeziumEncoding,
 		}}
+		if ai.EmbeddedCDC() {
+			c, err := r.embeddedCapture(p, s)
+			if err != nil {
+				return nil, err
+			}
+			spec.Source.Debezium.Capture = c
+		}
 	case model.CaptureSnapshot, model.CaptureWatermark:
 		kind := jobspec.SourceSnapshot
 		if ds.Capture.Kind == model.CaptureWatermark {
@@ -185,4 +192,43 @@ func landingPrefix(ai *model.AirflowIceberg) string {
 		return "topics"
 	}
 	return ai.Landing.Prefix
+}
+
+// embeddedCapture is what merge-runner capture needs of a debezium_cdc
+// store on an embedded platform: the source database and the slot and
+// publication it owns, named as the Kafka Connect path names its
+// connector's (model.ReplicationName). What the connectors would check of
+// the names before rendering is checked here, as no connector is rendered.
+func (r *renderer) embeddedCapture(p *model.Platform, s *model.Stream) (*jobspec.Capture, error) {
+	ds := s.Datastore
+	c := r.container(ds.Team, ds.Capture.Container.Name)
+	if c == nil || c.Postgres == nil {
+		return nil, fmt.Errorf("datastore %s: capture container %q is not a postgres container; embedded CDC reads PostgreSQL logical replication", ds.Name, ds.Capture.Container.Name)
+	}
+	if err := checkPostgres(c.Postgres); err != nil {
+		return nil, fmt.Errorf("datastore %s: %w", ds.Name, err)
+	}
+	if _, err := r.teamCredential(ds.Team, ds.Capture.Credential.Name); err != nil {
+		return nil, fmt.Errorf("datastore %s: %w", ds.Name, err)
+	}
+	for _, st := range s.Tables {
+		schema, table := sourceNames(ds, st.Dataset)
+		for _, n := range []string{schema, table} {
+			if err := model.CheckPostgresIdentifier(n); err != nil {
+				return nil, fmt.Errorf("datastore %s: source name %q %v", ds.Name, n, err)
+			}
+		}
+		if topic := topicOf(p, ds, st.Dataset); model.CheckTopicName(topic) != nil {
+			return nil, fmt.Errorf("datastore %s: topic %q %v", ds.Name, topic, model.CheckTopicName(topic))
+		}
+	}
+	name := pgName(p.Name, ds.Name)
+	return &jobspec.Capture{
+		Container:   ds.Capture.Container.Name,
+		Credential:  ds.Capture.Credential.Name,
+		Database:    c.Postgres.Database.Value,
+		Server:      topicPrefix(p, ds),
+		Slot:        name,
+		Publication: name,
+	}, nil
 }

@@ -72,7 +72,17 @@ func TestSourceConnectorsEmitWhatTheRunnerHandles(t *testing.T) {
 				store := strings.TrimSuffix(parts[3], ".source.json")
 				checkSourceConnector(t, p, body.Config, specs[parts[1]+"/"+store])
 			}
-			assert.NotZero(t, sources, "the %s model captures with Debezium; no source connector was rendered", c.name)
+			kafkaCDC := false // a Debezium spec not landed by merge-runner capture
+			for _, list := range specs {
+				for _, s := range list {
+					kafkaCDC = kafkaCDC || s.Source.Debezium != nil && s.Source.Debezium.Capture == nil
+				}
+			}
+			if kafkaCDC {
+				assert.NotZero(t, sources, "the %s model captures with Debezium; no source connector was rendered", c.name)
+			} else {
+				assert.Zero(t, sources, "the %s model captures with merge-runner capture only; no connector should be rendered", c.name)
+			}
 		})
 	}
 }

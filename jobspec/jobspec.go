@@ -65,6 +65,76 @@ type DebeziumSource struct {
 	GraceSeconds int `json:"grace_seconds,omitempty"`
 	// Limits bound what reading one landed object may cost.
 	Limits Limits `json:"limits,omitzero"`
+	// Capture, when set, says the events are landed by `merge-runner
+	// capture` from PostgreSQL logical replication (pgoutput) instead of
+	// Debezium, Kafka Connect and the S3 sink: the same JSON, topics, object
+	// layout and offsets, in this Encoding, so the merge reads them alike.
+	Capture *Capture `json:"capture,omitempty"`
+}
+
+// Capture is the source database an embedded capture replicates from.
+type Capture struct {
+	// Container is the postgres container's name; its endpoint and login
+	// come from the environment, as for snapshot sources.
+	Container string `json:"container"`
+	// Credential is the credential's name (a login with REPLICATION).
+	Credential string `json:"credential"`
+	// Database is the database's name: source.db in every event.
+	Database string `json:"database"`
+	// Server is Debezium's topic.prefix: source.name in every event and the
+	// first part of every topic (<server>.<schema>.<table>).
+	Server string `json:"server"`
+	// Slot is the logical replication slot (pgoutput) the capture owns.
+	Slot string `json:"slot"`
+	// Publication names the source tables the slot streams; created FOR
+	// TABLE the spec's source tables when missing.
+	Publication string `json:"publication"`
+}
+
+// validate refuses a capture block the capture could not act on: every
+// field is needed, and the slot and publication are created by name, so
+// they must be names PostgreSQL keeps as written: a replication slot name
+// may hold only lower-case letters, digits and '_' (ReplicationSlotValidateName,
+// src/backend/replication/slot.c), at most NAMEDATALEN-1 = 63 bytes, and
+// the publication, an identifier, is held to the same so that it needs no
+// quoting and no case folding changes it.
+func (c *Capture) validate() error {
+	for _, f := range []struct{ field, value string }{
+		{"container", c.Container}, {"credential", c.Credential}, {"database", c.Database},
+		{"server", c.Server}, {"slot", c.Slot}, {"publication", c.Publication},
+	} {
+		if f.value == "" {
+			return fmt.Errorf("job spec: source.debezium.capture.%s is empty; the capture needs it (regenerate the spec from the model)", f.field)
+		}
+	}
+	for _, f := range []struct{ field, value string }{{"slot", c.Slot}, {"publication", c.Publication}} {
+		if err := replicationIdentifier(f.value); err != nil {
+			return fmt.Errorf("job spec: source.debezium.capture.%s %q %v", f.field, f.value, err)
+		}
+	}
+	return nil
+}
+
+// maxIdentifierBytes is PostgreSQL's NAMEDATALEN-1.
+const maxIdentifierBytes = 63
+
+func replicationIdentifier(s string) error {
+	if len(s) > maxIdentifierBytes {
+		return fmt.Errorf("has %d bytes; PostgreSQL names have at most %d", len(s), maxIdentifierBytes)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c == '_':
+		case c >= '0' && c <= '9':
+			if i == 0 {
+				return fmt.Errorf("starts with a digit; use a lower-case letter or '_' first")
+			}
+		default:
+			return fmt.Errorf("has %q; use only lower-case letters, digits and '_'", rune(c))
+		}
+	}
+	return nil
 }
 
 // DefaultGraceSeconds is the grace period when the spec sets none.
@@ -228,6 +298,11 @@ func (s *Spec) Validate() error {
 		}
 		if err := s.Source.Debezium.Encoding.validate(); err != nil {
 			return err
+		}
+		if c := s.Source.Debezium.Capture; c != nil {
+			if err := c.validate(); err != nil {
+				return err
+			}
 		}
 	case SourceSnapshot, SourceWatermark:
 		if s.Source.Postgres == nil {

@@ -54,6 +54,7 @@ func (p *Platform) EffectiveSupports() Supports {
 // AirflowIceberg holds the runtime settings of an airflow-iceberg platform.
 type AirflowIceberg struct {
 	Airflow      Airflow      `yaml:"airflow" doc:"The Airflow that runs the DAGs."`
+	CDC          CDCPath      `yaml:"cdc" doc:"How debezium_cdc stores are captured: kafka_connect (default; a Debezium source and an S3 sink per store on the platform's Kafka Connect) or embedded (each stream's DAG runs merge-runner capture, which reads the store's replication slot and lands the same events, before the merge; no Kafka Connect)."`
 	Images       Images       `yaml:"images,required" doc:"Container images the DAGs run."`
 	Landing      Landing      `yaml:"landing,required" doc:"Where Kafka Connect's S3 sink lands captured changes."`
 	Iceberg      Iceberg      `yaml:"iceberg,required" doc:"The Iceberg catalog and warehouse the merge-runner writes."`
@@ -63,11 +64,30 @@ type AirflowIceberg struct {
 
 // Airflow settings of a platform.
 type Airflow struct {
-	Version   int             `yaml:"version" doc:"Airflow major version, 2 or 3; 3 when omitted."`
+	Version   int             `yaml:"version" doc:"Airflow major version, 2 or 3 (3.1 or later: the DAGs import BaseHook from airflow.sdk); 3 when omitted."`
 	Operator  AirflowOperator `yaml:"operator" doc:"How tasks run: docker (default) or kubernetes."`
 	Namespace string          `yaml:"namespace" doc:"Kubernetes namespace for the kubernetes operator."`
 	Owner     string          `yaml:"owner" doc:"Default DAG owner when a team has none."`
+	// DockerNetwork is passed as the DockerOperator's network_mode, so that
+	// the merge-runner's container reaches the databases and object stores
+	// on a Docker network (a compose project's, say) by their names.
+	DockerNetwork string `yaml:"docker_network" doc:"For the docker operator: the Docker network the merge-runner's containers join (DockerOperator network_mode: bridge, host, none, a network's name or container:NAME); Docker's default bridge when omitted."`
 }
+
+// CDC paths of an airflow-iceberg platform.
+const (
+	CDCKafkaConnect = "kafka_connect"
+	CDCEmbedded     = "embedded"
+)
+
+// CDCPath is how a platform captures debezium_cdc stores.
+type CDCPath string
+
+func (CDCPath) Values() []string { return []string{CDCKafkaConnect, CDCEmbedded} }
+
+// EmbeddedCDC reports whether the platform captures debezium_cdc stores
+// with merge-runner capture instead of Kafka Connect.
+func (ai *AirflowIceberg) EmbeddedCDC() bool { return ai != nil && ai.CDC == CDCEmbedded }
 
 // AirflowOperator is how Airflow runs the merge-runner.
 type AirflowOperator string

@@ -20,6 +20,14 @@ def main(folders):
             if f.name not in defined:
                 print(f"{f}: defines no DAG", file=sys.stderr)
                 failed = True
+        for dag_id, dag in sorted(bag.dags.items()):
+            # An embedded-CDC stream lands its changes, then merges them:
+            # Airflow must see capture as merge's only upstream task.
+            if "capture" in dag.task_dict:
+                merge = dag.task_dict.get("merge")
+                if merge is None or set(merge.upstream_task_ids) != {"capture"}:
+                    print(f"{dag_id}: merge does not run after capture", file=sys.stderr)
+                    failed = True
         print(f"{folder}: {len(bag.dags)} DAGs from {len(files)} files: {', '.join(sorted(bag.dag_ids))}")
     return 1 if failed else 0
 

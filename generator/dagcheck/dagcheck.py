@@ -69,7 +69,7 @@ JOB_SPEC_RETURN_SOURCE = '(PLATFORM_DIR / name).read_text(encoding="utf-8")'
 DAG_ARGS = {"dag_id", "schedule", "start_date", "catchup", "max_active_runs", "tags", "default_args"}
 DAG_REQUIRED = {"dag_id", "schedule", "start_date", "catchup", "max_active_runs"}
 COMMON_TASK_ARGS = {"task_id", "image", "pool", "priority_weight", "execution_timeout", "outlets", "secrets"}
-DOCKER_TASK_ARGS = COMMON_TASK_ARGS | {"command", "environment", "auto_remove", "mount_tmp_dir"}
+DOCKER_TASK_ARGS = COMMON_TASK_ARGS | {"command", "environment", "auto_remove", "mount_tmp_dir", "network_mode"}
 KUBERNETES_TASK_ARGS = COMMON_TASK_ARGS | {
     "namespace", "name", "cmds", "arguments", "env_vars", "get_logs", "on_finish_action",
 }
@@ -417,6 +417,7 @@ class DagFile:
             env = kws["environment"]
             t["auto_remove"] = string(kws["auto_remove"], what + " auto_remove") if "auto_remove" in kws else None
             t["mount_tmp_dir"] = literal(kws["mount_tmp_dir"], bool, what + " mount_tmp_dir") if "mount_tmp_dir" in kws else None
+            t["network_mode"] = string(kws["network_mode"], what + " network_mode") if "network_mode" in kws else None
         else:
             for k in ("cmds", "arguments", "env_vars", "namespace", "name"):
                 if k not in kws:

@@ -23,6 +23,7 @@ func (l *linter) collisions() {
 	l.streamNames()
 	l.tableNames()
 	l.topicNames()
+	l.replicationNames()
 	l.schemaNames()
 	l.viewNames()
 }
@@ -215,13 +216,23 @@ func (l *linter) topicNames() {
 	prefixes := map[string]*model.Platform{}
 	for i := range l.m.Ecosystem.Platforms {
 		p := &l.m.Ecosystem.Platforms[i]
-		if p.Kind != model.PlatformAirflowIceberg || p.AirflowIceberg == nil || !p.AirflowIceberg.KafkaConnect.Container.IsSet() {
+		if p.Kind != model.PlatformAirflowIceberg || p.AirflowIceberg == nil {
 			continue
 		}
 		kc := p.AirflowIceberg.KafkaConnect
-		cluster := "connect:" + kc.Container.Name
-		if c := l.ix.containers[kc.Container.Name]; c != nil && c.KafkaConnect != nil && c.KafkaConnect.Kafka.Name != "" {
-			cluster = "kafka:" + c.KafkaConnect.Kafka.Name
+		var cluster string
+		switch {
+		case p.AirflowIceberg.EmbeddedCDC():
+			// merge-runner capture lands each topic under the platform's
+			// landing as the S3 sink does: the landing is the namespace.
+			cluster = embeddedTopicSpace(p.AirflowIceberg)
+		case kc.Container.IsSet():
+			cluster = "connect:" + kc.Container.Name
+			if c := l.ix.containers[kc.Container.Name]; c != nil && c.KafkaConnect != nil && c.KafkaConnect.Kafka.Name != "" {
+				cluster = "kafka:" + c.KafkaConnect.Kafka.Name
+			}
+		default:
+			continue
 		}
 		prefix := p.Name
 		if kc.TopicPrefix != "" {
@@ -229,7 +240,7 @@ func (l *linter) topicNames() {
 		}
 		pk := cluster + "\x00" + topicKey(prefix)
 		if other := prefixes[pk]; other != nil {
-			l.errorf("name-collision", refPos(kc.Container, p.Pos), "platform:"+p.Name, "platform %s would write its Kafka topics under the prefix %s, as platform %s (at %s) does on the same Kafka: a datastore both capture would have its changes written twice to the same topics; give one its own kafka_connect.topic_prefix", p.Name, prefix, other.Name, other.Pos)
+			l.errorf("name-collision", refPos(kc.Container, p.Pos), "platform:"+p.Name, "platform %s would write its topics under the prefix %s, as platform %s (at %s) does on the same %s: a datastore both capture would have its changes written twice to the same topics; give one its own kafka_connect.topic_prefix", p.Name, prefix, other.Name, other.Pos, topicSpaceWord(cluster))
 			continue
 		}
 		prefixes[pk] = p

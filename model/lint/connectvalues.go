@@ -180,7 +180,7 @@ func (l *linter) topicLengths() {
 		for gi := range w.Groups {
 			g := &w.Groups[gi]
 			p := l.ix.platforms[g.Platform.Name]
-			if p == nil || p.AirflowIceberg == nil || !p.AirflowIceberg.KafkaConnect.Container.IsSet() {
+			if p == nil || p.AirflowIceberg == nil || !p.AirflowIceberg.KafkaConnect.Container.IsSet() && !p.AirflowIceberg.EmbeddedCDC() {
 				continue
 			}
 			prefix := p.Name

@@ -11,7 +11,7 @@ import (
 )
 
 func TestExamplesHaveNoErrors(t *testing.T) {
-	for _, ex := range []string{"customer-cdc", "enterprise", "matrix"} {
+	for _, ex := range []string{"customer-cdc", "enterprise", "matrix", "quickstart"} {
 		t.Run(ex, func(t *testing.T) {
 			m, errs, err := model.LoadDir(context.Background(), "../../examples/"+ex)
 			require.NoError(t, err)

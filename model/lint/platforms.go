@@ -27,10 +27,10 @@ func (l *linter) platforms() {
 			if g.Requirements.WriteMode != "" && p.Kind != model.PlatformAirflowIceberg {
 				l.errorf("platform-unsupported", refPos(g.Platform, g.Pos), gp, "platform %s is %s and writes no Iceberg tables, so write_mode %s cannot apply; remove it or choose an airflow-iceberg platform", p.Name, p.Kind, g.Requirements.WriteMode)
 			}
-			if p.Kind == model.PlatformAirflowIceberg && p.AirflowIceberg != nil && !p.AirflowIceberg.KafkaConnect.Container.IsSet() {
+			if p.Kind == model.PlatformAirflowIceberg && p.AirflowIceberg != nil && !p.AirflowIceberg.EmbeddedCDC() && !p.AirflowIceberg.KafkaConnect.Container.IsSet() {
 				for _, sk := range g.Sinks {
 					if ds := l.ix.datastores[sk.Datastore]; ds != nil && ds.Capture != nil && ds.Capture.Kind == model.CaptureDebezium {
-						l.errorf("platform-cdc", sk.Pos, gp, "%s is captured with debezium_cdc, but platform %s has no kafka_connect container to run it", sk, p.Name)
+						l.errorf("platform-cdc", sk.Pos, gp, "%s is captured with debezium_cdc, but platform %s has no kafka_connect container to run it; add one, or set airflow_iceberg.cdc: embedded to capture with merge-runner capture", sk, p.Name)
 					}
 				}
 			}
@@ -99,7 +99,20 @@ func (l *linter) platformRefs(p *model.Platform) {
 	}
 	l.credentialRef(nil, cat.Credential, []string{"user_password", "token", "certificate"}, p.Pos, pp)
 	if ai.KafkaConnect.Container.IsSet() {
-		l.containerOfKind(nil, ai.KafkaConnect.Container, model.ContainerKafkaConnect, p.Pos, pp)
+		if ai.EmbeddedCDC() {
+			// Nothing would be deployed to it: an embedded platform renders
+			// no connector, and keeping one would suggest two captures.
+			l.errorf("platform-cdc", refPos(ai.KafkaConnect.Container, p.Pos), pp, "platform %s captures with cdc: embedded (merge-runner capture), so kafka_connect.container %s would run nothing; remove it, or use cdc: kafka_connect", p.Name, ai.KafkaConnect.Container.Name)
+		} else {
+			l.containerOfKind(nil, ai.KafkaConnect.Container, model.ContainerKafkaConnect, p.Pos, pp)
+		}
+	}
+	if n := ai.Airflow.DockerNetwork; n != "" {
+		if ai.Airflow.Operator == "kubernetes" {
+			l.errorf("platform-settings", p.Pos, pp, "airflow.docker_network %q is the docker operator's network_mode; the kubernetes operator runs pods, remove it", n)
+		} else if err := model.CheckDockerNetwork(n); err != nil {
+			l.errorf("platform-settings", p.Pos, pp, "airflow.docker_network %q %v", n, err)
+		}
 	}
 	l.credentialRef(nil, ai.Trino.Credential, []string{"user_password", "token", "certificate"}, p.Pos, pp)
 }

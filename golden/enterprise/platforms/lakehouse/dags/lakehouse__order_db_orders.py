@@ -5,8 +5,7 @@ import pathlib
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Asset
-from airflow.hooks.base import BaseHook
+from airflow.sdk import DAG, Asset, BaseHook
 from airflow.exceptions import AirflowFailException, AirflowSkipException
 from airflow.providers.docker.operators.docker import DockerOperator
 
