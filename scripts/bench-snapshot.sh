@@ -31,12 +31,9 @@ parent=${BENCH_DIR:-${TMPDIR:-/tmp}}
 mkdir -p "$parent"
 scratch=$(mktemp -d "$parent/bench-snapshot.XXXXXX")
 chmod 755 "$scratch"
-pgbin=""
-pgdata=""
+. scripts/lib/pg.sh
 cleanup() {
-	if [ -n "$pgdata" ]; then
-		as_pg "$pgbin/pg_ctl" stop -D "$pgdata" -m fast -w >/dev/null 2>&1 || true
-	fi
+	pg_stop
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "bench-snapshot: kept $scratch" >&2
 	else
@@ -44,32 +41,11 @@ cleanup() {
 	fi
 }
 trap cleanup EXIT
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
 
 dsn=${DATASURFACE_BENCH_PG_DSN:-}
 if [ -z "$dsn" ]; then
-	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-	if [ -z "$pgbin" ] || [ ! -x "$pgbin/pg_ctl" ]; then
-		echo "bench-snapshot: no PostgreSQL server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql), and no DATASURFACE_BENCH_PG_DSN" >&2
-		exit 1
-	fi
-	port=""
-	for p in $(seq 54339 54439); do
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-	done
-	mkdir -p "$scratch/pg"
-	[ "$(id -u)" != 0 ] || chown postgres: "$scratch/pg"
-	pgdata=$scratch/pg/data
-	as_pg "$pgbin/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 --no-locale >"$scratch/pg-initdb.log" 2>&1
-	as_pg "$pgbin/pg_ctl" start -D "$pgdata" -l "$scratch/pg/server.log" -w -t 120 -o "-c port=$port \
--c listen_addresses=127.0.0.1 -c unix_socket_directories=$scratch/pg -c shared_buffers=2GB \
--c work_mem=64MB -c maintenance_work_mem=1GB -c max_wal_size=16GB" >"$scratch/pg-start.log" 2>&1 || {
-		cat "$scratch/pg-start.log" "$scratch/pg/server.log" >&2 || true
-		exit 1
-	}
-	dsn="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+	pg_start "$scratch/pg" shared_buffers=2GB work_mem=64MB maintenance_work_mem=1GB max_wal_size=16GB
+	dsn="$PG_DSN_BASE/postgres?sslmode=disable"
 fi
 
 bin=$scratch/merge-bench

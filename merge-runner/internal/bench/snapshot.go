@@ -124,14 +124,14 @@ func SnapMerge(ctx context.Context, w io.Writer, o SnapOptions) error {
 		return err
 	}
 	r := &Result{Step: "snap-merge", Rows: 0, Batches: 1}
+	var ins, upd, del int64
 	for _, s := range st {
-		r.Events += s.Inserted + s.Updated + s.Deleted
+		ins, upd, del = ins+s.Inserted, upd+s.Updated, del+s.Deleted
 		r.Files += s.Files
 		r.Bytes += s.Bytes
 	}
-	if len(st) > 0 {
-		r.Note = fmt.Sprintf("tables=%d forensic=%v inserted=%d updated=%d deleted=%d", len(st), o.Forensic, st[0].Inserted, st[0].Updated, st[0].Deleted)
-	}
+	r.Events = ins + upd + del
+	r.Note = fmt.Sprintf("tables=%d forensic=%v inserted=%d updated=%d deleted=%d (all tables)", len(st), o.Forensic, ins, upd, del)
 	r.Rows = o.Rows
 	return finish(w, r, elapsed)
 }
