@@ -37,6 +37,8 @@ const (
 	SourceDebezium  = "debezium"
 	SourceSnapshot  = "postgres_snapshot"
 	SourceWatermark = "postgres_watermark"
+	// SourceTransformer is a transformer's output, merged like a snapshot.
+	SourceTransformer = "transformer"
 )
 
 // Source says where changes come from.
@@ -46,6 +48,33 @@ type Source struct {
 	Debezium *DebeziumSource `json:"debezium,omitempty"`
 	// Postgres: a snapshot or watermark query of the source tables.
 	Postgres *PostgresSource `json:"postgres,omitempty"`
+	// Transformer: the rows a transformer run wrote.
+	Transformer *TransformerSource `json:"transformer,omitempty"`
+}
+
+// TransformerSource is where a transformer's runs write and what they read.
+// Run R uses the folder <output>/<R>/: `merge-runner inputs` writes
+// _inputs.json there (each input table's snapshot id, pinned before the
+// transformer starts), the transformer writes <dataset>/*.parquet for each
+// output dataset and, last, _manifest.json, and `merge-runner run --run R`
+// merges them into the spec's tables. docs/transformers.md has the contract.
+type TransformerSource struct {
+	// Name is <workspace>.<transformer>.
+	Name string `json:"name"`
+	// Output is the location runs write under: s3://bucket/prefix, or a
+	// folder (tests, local runs).
+	Output string `json:"output"`
+	// Inputs are the Iceberg tables the transformer reads, in the target
+	// catalog.
+	Inputs []TransformerInput `json:"inputs"`
+}
+
+// TransformerInput is one table a transformer reads.
+type TransformerInput struct {
+	// Dataset is <datastore>.<dataset> as the workspace sinks it.
+	Dataset   string `json:"dataset"`
+	Namespace string `json:"namespace"`
+	Table     string `json:"table"`
 }
 
 // DebeziumSource is where and how Debezium events were landed.
