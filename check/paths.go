@@ -241,7 +241,14 @@ func (d *treeDiff) trees(a, b *object.Tree, prefix string) error {
 	if err := d.ctx.Err(); err != nil {
 		return err
 	}
-	ae, be := entries(a), entries(b)
+	ae, err := entries(a, prefix)
+	if err != nil {
+		return err
+	}
+	be, err := entries(b, prefix)
+	if err != nil {
+		return err
+	}
 	names := make([]string, 0, len(ae)+len(be))
 	for n := range ae {
 		names = append(names, n)
@@ -327,12 +334,18 @@ func (d *treeDiff) all(hash plumbing.Hash, prefix string, base bool) error {
 	}
 }
 
-func entries(t *object.Tree) map[string]object.TreeEntry {
+// entries maps a tree's entries by name. A name held twice is refused: git
+// reads the first entry (git fsck calls it duplicateEntries), a map keeps
+// the last, so a second entry could hide a change from the comparison.
+func entries(t *object.Tree, prefix string) (map[string]object.TreeEntry, error) {
 	m := make(map[string]object.TreeEntry, len(t.Entries))
 	for _, e := range t.Entries {
+		if _, dup := m[e.Name]; dup {
+			return nil, fmt.Errorf("%s: the git tree %s holds two entries named %q (git fsck: duplicateEntries); rewrite the commit with git's own tools", path.Join(prefix, e.Name), t.Hash, e.Name)
+		}
 		m[e.Name] = e
 	}
-	return m
+	return m, nil
 }
 
 // file is a file as ChangedPaths compares it. A model file's content is

@@ -159,7 +159,7 @@ func (m *MergeRequest) Refute(c Claims) []string {
 	}
 	if c.Head != "" && strings.ToLower(c.Head) != m.HeadSHA {
 		out = append(out, fmt.Sprintf("the commit checked, %s (%s), is not the merge request's head %s: check judges only the merge request's own head commit "+
-			"(if the merge request was pushed to since this pipeline started, the newer pipeline judges it; merged-results pipelines are not supported)", c.Head, c.HeadWhere, m.HeadSHA))
+			"(if the merge request was pushed to since this pipeline started, the newer pipeline judges it; a merged-results pipeline's merge commit has the merge request's head as its second parent)", c.Head, c.HeadWhere, m.HeadSHA))
 	}
 	return out
 }

@@ -115,6 +115,19 @@ func (s *sourceCheck) settle(ctx context.Context, source, base *string, head, re
 			return err
 		}
 	}
+	// A merged-results pipeline (or a merge train's) checks out the merge
+	// request's head merged onto its target: a merge commit whose second
+	// parent is the head GitLab names. Judged against its first parent (the
+	// target as it now is, with whatever merged or goes ahead in the train),
+	// a change that only breaks main combined with another is caught.
+	mergedOnto := ""
+	if !strings.EqualFold(c.Head, mr.HeadSHA) {
+		if onto, ok := mergedResult(r, c.Head, mr.HeadSHA); ok {
+			mergedOnto = onto
+			c.HeadWhere += ", merged onto " + onto
+			c.Head = mr.HeadSHA
+		}
+	}
 	if wrong := mr.Refute(c); len(wrong) > 0 {
 		return &exitError{code: exitProblems, err: fmt.Errorf("merge request !%d is not what this job says it is (GitLab: %s): %s. "+
 			"check believes GitLab's API, not the job's variables or command line, and gives no verdict: remove whatever sets those variables "+
@@ -122,10 +135,24 @@ func (s *sourceCheck) settle(ctx context.Context, source, base *string, head, re
 			"the merge request cannot edit (README: Merge requests)", mr.IID, mr.Endpoint, strings.Join(wrong, "; "))}
 	}
 	*source = mr.Source()
-	if *base == "" {
+	switch {
+	case mergedOnto != "":
+		*base = mergedOnto
+	case *base == "":
 		*base = mr.BaseSHA
 	}
 	return nil
+}
+
+// mergedResult reports whether commit is a merge of the merge request's
+// head (its second parent, as GitLab makes refs/merge-requests/<iid>/merge)
+// and returns its first parent, the target it was merged onto.
+func mergedResult(r *git.Repository, commit, mrHead string) (string, bool) {
+	c, err := r.CommitObject(plumbing.NewHash(commit))
+	if err != nil || len(c.ParentHashes) != 2 || !strings.EqualFold(c.ParentHashes[1].String(), mrHead) {
+		return "", false
+	}
+	return c.ParentHashes[0].String(), true
 }
 
 // annotate adds what settle learnt and the files outside the model to the

@@ -226,7 +226,17 @@ func (l *linter) name(name string, pos model.Pos, path string) {
 		l.errorf("name-too-long", pos, path, "name %q has %d characters; shorten it to at most %d", name, len(name), MaxNameLength)
 	case IsReserved(name):
 		l.errorf("name-reserved", pos, path, "%q is an SQL reserved word and would need quoting everywhere; choose another name", name)
+	case IsSystemSchema(name):
+		l.errorf("name-reserved", pos, path, "%q is the schema every Trino catalog serves itself (no views or tables can be made in it), and workspace and datastore names become schemas; choose another name", name)
 	}
+}
+
+// IsSystemSchema reports whether s is information_schema, which every
+// Trino catalog serves itself (io.trino.connector.informationschema): a
+// workspace's views or a store's tables there cannot be made. Refused for
+// every name, as names move between roles (a dataset's becomes a table's).
+func IsSystemSchema(s string) bool {
+	return strings.EqualFold(s, "information_schema")
 }
 
 // IsIdentifier reports whether s matches ^[A-Za-z][A-Za-z0-9_]*$.

@@ -38,6 +38,11 @@ func TestNames(t *testing.T) {
 			},
 		},
 		{
+			name: "a schema the engines keep for themselves",
+			edit: column("      - {name: Information_Schema, type: text}"),
+			want: []want{{ordersStore, "name: Information_Schema", "name-reserved", lint.Error}},
+		},
+		{
 			name: "not an identifier",
 			edit: column("      - {name: unit-price, type: text}\n      - {name: 9lives, type: text}\n      - {name: _x, type: text}"),
 			want: []want{
