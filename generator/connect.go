@@ -101,7 +101,7 @@ func (r *renderer) connectors(pg *model.PlatformGraph) error {
 	var stores []*cdc
 	byStore := map[*model.Datastore]*cdc{}
 	for _, s := range pg.Streams {
-		if s.Datastore.Capture.Kind != model.CaptureDebezium {
+		if s.Datastore.Capture == nil || s.Datastore.Capture.Kind != model.CaptureDebezium {
 			continue
 		}
 		c := byStore[s.Datastore]

@@ -75,22 +75,23 @@ func requirePython(t testing.TB) string {
 
 // dagDesc is dagcheck's description of one DAG file.
 type dagDesc struct {
-	File           string      `json:"file"`
-	AirflowVersion int         `json:"airflow_version"`
-	Operator       string      `json:"operator"`
-	TemplateFields []string    `json:"template_fields"`
-	BadInputExit   int         `json:"bad_input_exit"`
-	DagID          string      `json:"dag_id"`
-	Schedule       *string     `json:"schedule"`
-	StartDate      string      `json:"start_date"`
-	Catchup        *bool       `json:"catchup"`
-	MaxActiveRuns  *int        `json:"max_active_runs"`
-	Tags           []string    `json:"tags"`
-	DocMD          *string     `json:"doc_md"`
-	Owner          *string     `json:"owner"`
-	Retries        *int        `json:"retries"`
-	Tasks          []taskDesc  `json:"tasks"`
-	Edges          [][2]string `json:"edges"`
+	File           string       `json:"file"`
+	AirflowVersion int          `json:"airflow_version"`
+	Operator       string       `json:"operator"`
+	TemplateFields []string     `json:"template_fields"`
+	BadInputExit   int          `json:"bad_input_exit"`
+	DagID          string       `json:"dag_id"`
+	Schedule       *string      `json:"schedule"`
+	ScheduleAssets []outletDesc `json:"schedule_assets"`
+	StartDate      string       `json:"start_date"`
+	Catchup        *bool        `json:"catchup"`
+	MaxActiveRuns  *int         `json:"max_active_runs"`
+	Tags           []string     `json:"tags"`
+	DocMD          *string      `json:"doc_md"`
+	Owner          *string      `json:"owner"`
+	Retries        *int         `json:"retries"`
+	Tasks          []taskDesc   `json:"tasks"`
+	Edges          [][2]string  `json:"edges"`
 }
 
 // taskDesc is one MergeRunner task of a DAG.
@@ -111,6 +112,8 @@ type taskDesc struct {
 	Secrets                 []secretDesc      `json:"secrets"`
 	Outlets                 []outletDesc      `json:"outlets"`
 	NetworkMode             *string           `json:"network_mode"`
+	RunArgs                 bool              `json:"run_args"`
+	RunDir                  *string           `json:"run_dir"`
 }
 
 // secretDesc is a secret by reference: an Airflow connection's field (docker)
@@ -314,7 +317,7 @@ func TestDAGsDescribeTheModel(t *testing.T) {
 			assertDAGs(t, c, trees[i], mine, covered)
 		})
 	}
-	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile", "network_mode", "capture->merge"} {
+	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile", "network_mode", "capture->merge", "transformer", "schedule:assets"} {
 		assert.True(t, covered[want], "no DAG covered %s", want)
 	}
 }
@@ -377,7 +380,9 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 				} else {
 					assert.Nil(t, task.NetworkMode, "%s network_mode", task.TaskID)
 				}
-				assert.Equal(t, ai.Images.MergeRunner, task.Image, "%s image", task.TaskID)
+				if task.TaskID != "transform" { // a transformer's own image: assertTransformerDAG
+					assert.Equal(t, ai.Images.MergeRunner, task.Image, "%s image", task.TaskID)
+				}
 				assert.Equal(t, pool, task.Pool, "%s pool", task.TaskID)
 				assert.Positive(t, task.ExecutionTimeoutMinutes, "%s execution_timeout", task.TaskID)
 				assert.LessOrEqual(t, task.ExecutionTimeoutMinutes, 24*60.0, "%s execution_timeout", task.TaskID)
@@ -408,6 +413,12 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 			t.Run(p.Name+"/"+s.Name, func(t *testing.T) {
 				common(t, path, d)
 				assert.Equal(t, p.Name+"__"+s.Name, d.DagID)
+				for _, run := range pg.Transformers {
+					if run.Output == s {
+						assertTransformerDAG(t, m, p, run, tree, d, covered)
+						return
+					}
+				}
 				if ds.Capture.Trigger.External || ds.Capture.Trigger.Cron == "" {
 					assert.Nil(t, d.Schedule, "an externally triggered store has no schedule")
 					covered["schedule:none"] = true
@@ -765,4 +776,118 @@ func TestDagcheckDependencies(t *testing.T) {
 	_, stderr, err = runDagcheck(t, py, map[string][]byte{path: []byte(named + "    a >> b >> a\n")})
 	require.Error(t, err)
 	assert.Contains(t, stderr, "cycle")
+}
+
+// assertTransformerDAG checks a transformer's DAG: scheduled on its input
+// tables' assets (or its cron), inputs >> transform >> merge, the transformer's
+// image and command with its run folder and READ-ONLY catalog and warehouse
+// logins, and the output tables as the merge's outlets.
+func assertTransformerDAG(t *testing.T, m *model.Model, p *model.Platform, run *model.TransformerRun, tree *generator.Tree, d dagDesc, covered map[string]bool) {
+	ai := p.AirflowIceberg
+	tr := run.Transformer
+	covered["transformer"] = true
+	cat := ai.Iceberg.Catalog.Name
+	if tr.Trigger.Cron != "" {
+		if assert.NotNil(t, d.Schedule) {
+			assert.Equal(t, tr.Trigger.Cron, *d.Schedule)
+		}
+	} else {
+		assert.Nil(t, d.Schedule)
+		var want []outletDesc
+		for _, in := range run.Inputs {
+			name := cat + "." + in.Datastore.Name + "." + in.Table()
+			o := outletDesc{URI: "iceberg://" + cat + "/" + in.Datastore.Name + "/" + in.Table()}
+			if d.AirflowVersion == 3 {
+				o.Name = &name
+			}
+			want = append(want, o)
+		}
+		require.NotEmpty(t, want)
+		assert.Equal(t, want, d.ScheduleAssets, "scheduled on the assets of the tables it reads, as their DAGs name them")
+		covered["schedule:assets"] = true
+	}
+	require.Len(t, d.Tasks, 3)
+	in, tf, mg := d.Tasks[0], d.Tasks[1], d.Tasks[2]
+	assert.Equal(t, [][2]string{{"inputs", "transform"}, {"transform", "merge"}}, d.Edges)
+	assert.Equal(t, "inputs", in.TaskID)
+	assert.Equal(t, []string{"merge-runner", "inputs", "--job", "env:DATASURFACE_JOB_SPEC"}, in.Command)
+	assert.True(t, in.RunArgs, "inputs gets --run <run id>")
+	assert.Equal(t, "merge", mg.TaskID)
+	assert.Equal(t, []string{"merge-runner", "run", "--job", "env:DATASURFACE_JOB_SPEC"}, mg.Command)
+	assert.True(t, mg.RunArgs, "merge gets --run <run id>")
+	assert.Empty(t, in.Outlets)
+	assert.Empty(t, tf.Outlets)
+
+	assert.Equal(t, "transform", tf.TaskID)
+	assert.Equal(t, tr.Image, tf.Image)
+	assert.Equal(t, tr.Command, tf.Command)
+	assert.False(t, tf.RunArgs, "the transformer's command is its own")
+	spec, err := jobspec.Parse(tree.Files["platforms/"+p.Name+"/jobs/"+run.Output.Name+".json"])
+	require.NoError(t, err)
+	require.NotNil(t, spec.Source.Transformer)
+	assert.Equal(t, jobspec.SourceTransformer, spec.Source.Kind)
+	assert.Equal(t, run.Name(), spec.Source.Transformer.Name)
+	require.Len(t, spec.Source.Transformer.Inputs, len(run.Inputs))
+	for i, want := range run.Inputs {
+		assert.Equal(t, jobspec.TransformerInput{Dataset: want.Sink.String(), Namespace: want.Datastore.Name, Table: want.Table()}, spec.Source.Transformer.Inputs[i])
+	}
+	if assert.NotNil(t, tf.RunDir) {
+		assert.Equal(t, spec.Source.Transformer.Output, *tf.RunDir, "the run folder is <output>/<run id>")
+	}
+	for _, k := range []string{"DATASURFACE_CATALOG_URI", "DATASURFACE_WAREHOUSE"} {
+		assert.Contains(t, tf.EnvKeys, k)
+	}
+	runtime := func(name string) string {
+		c, ok := m.EcosystemCredential(name)
+		require.True(t, ok, name)
+		if d.Operator == "kubernetes" {
+			return c.KubernetesSecretName()
+		}
+		return c.RuntimeName()
+	}
+	ref := func(s secretDesc) string {
+		if d.Operator == "kubernetes" {
+			return s.Secret
+		}
+		return s.Connection
+	}
+	ro := map[string]string{
+		"DATASURFACE_CATALOG_USER": runtime(ai.Iceberg.Catalog.ReadOnlyCredential.Name), "DATASURFACE_CATALOG_PASSWORD": runtime(ai.Iceberg.Catalog.ReadOnlyCredential.Name),
+		"DATASURFACE_S3_USER": runtime(ai.Iceberg.Warehouse.ReadOnlyCredential.Name), "DATASURFACE_S3_PASSWORD": runtime(ai.Iceberg.Warehouse.ReadOnlyCredential.Name),
+	}
+	rwCatalog, rwWarehouse := runtime(ai.Iceberg.Catalog.Credential.Name), runtime(ai.Iceberg.Warehouse.Credential.Name)
+	got := map[string]string{}
+	for _, s := range tf.Secrets {
+		got[s.Env] = ref(s)
+		if strings.HasPrefix(s.Env, "DATASURFACE_CATALOG_") {
+			assert.NotEqual(t, rwCatalog, ref(s), "the transformer must never get the catalog's read-write login")
+		}
+		if strings.HasPrefix(s.Env, "DATASURFACE_S3_") {
+			assert.NotEqual(t, rwWarehouse, ref(s), "the transformer must never get the warehouse's read-write keys")
+		}
+	}
+	for env, want := range ro {
+		assert.Equal(t, want, got[env], "%s is the read-only login", env)
+	}
+	for _, c := range tr.Credentials {
+		sc, ok, _ := m.TeamCredential(run.Workspace.Team, c.Name)
+		require.True(t, ok, c.Name)
+		want := sc.RuntimeName()
+		if d.Operator == "kubernetes" {
+			want = sc.KubernetesSecretName()
+		}
+		for _, f := range []string{"_USER", "_PASSWORD"} {
+			assert.Equal(t, want, got["DATASURFACE_CREDENTIAL_"+strings.ToUpper(c.Name)+f], "the transformer's own credential %s, by reference", c.Name)
+		}
+	}
+	// The merge's outlets are the output's tables, so its consumers run next.
+	var outlets []string
+	for _, o := range mg.Outlets {
+		outlets = append(outlets, o.URI)
+	}
+	var want []string
+	for _, tb := range spec.Tables {
+		want = append(want, "iceberg://"+cat+"/"+spec.Target.Namespace+"/"+tb.Name)
+	}
+	assert.Equal(t, want, outlets)
 }

@@ -197,11 +197,18 @@ func (e runtimeEnv) sourced(r *renderer, ds *model.Datastore, source bool) runti
 type Task struct {
 	// Var, when set, is the Python variable the task is assigned to, for
 	// the DAG's Edges; a generator constant, never model text.
-	Var            string
-	TaskID         string
-	Command        []string // program and arguments
-	PodName        string   // kubernetes: a valid pod name
-	JobFile        string   // the job spec, relative to the platform folder
+	Var    string
+	TaskID string
+	// Image overrides the DAG's (the merge-runner's): a transformer's own.
+	Image   string
+	Command []string // program and arguments
+	// RunArgs appends "--run <run id>" to the command when the task runs.
+	RunArgs bool
+	// RunDir, when set, is the transformer's output location: the task gets
+	// DATASURFACE_RUN_ID and DATASURFACE_RUN_DIR=<RunDir>/<run id>.
+	RunDir         string
+	PodName        string // kubernetes: a valid pod name
+	JobFile        string // the job spec, relative to the platform folder
 	Env            []EnvVar
 	Secrets        []SecretRef
 	Outlets        []Asset
@@ -238,12 +245,18 @@ type DAG struct {
 	Image          string
 	DagID          string
 	Schedule       string // a cron expression, or "" for no schedule (external trigger)
-	Tags           []string
-	DocMD          string
-	Owner          string
-	Pool           string
-	Retries        int
-	BadInputExit   int
+	// ScheduleAssets, when set, schedule the DAG on these assets (a
+	// transformer's input tables): it runs when any of them is updated.
+	ScheduleAssets []Asset
+	// RunScoped DAGs have tasks that take the Airflow run id at run time
+	// (RunArgs, RunDir): from the task's context, never through Jinja.
+	RunScoped    bool
+	Tags         []string
+	DocMD        string
+	Owner        string
+	Pool         string
+	Retries      int
+	BadInputExit int
 	// DockerNetwork is the docker operator's network_mode ("" leaves
 	// Docker's default): DockerOperator(network_mode=...) of
 	// airflow.providers.docker.operators.docker, "bridge", "host", "none",

@@ -65,7 +65,6 @@ func render(ctx context.Context, m *model.Model, g *model.Graph, opts Options) (
 		r.containers[m.Ecosystem.Containers[i].Name] = &m.Ecosystem.Containers[i]
 	}
 	for _, pg := range g.Platforms {
-		r.tree.Warnings = append(r.tree.Warnings, pg.Unserved...)
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -120,11 +119,22 @@ func (r *renderer) platform(all *model.PlatformGraph) error {
 	out := make([]streamFiles, len(pg.Streams))
 	err := parallel(len(pg.Streams), func(i int) error {
 		s := pg.Streams[i]
-		spec, err := r.jobSpec(pg.Platform, s)
-		if err != nil {
-			return err
+		var (
+			spec []byte
+			dag  DAG
+			err  error
+		)
+		if run := transformerOf(all, s); run != nil {
+			spec, err = r.transformerJobSpec(pg.Platform, run)
+			if err == nil {
+				dag, err = r.transformerDAG(pg.Platform, run, env)
+			}
+		} else {
+			spec, err = r.jobSpec(pg.Platform, s)
+			if err == nil {
+				dag, err = r.streamDAG(pg.Platform, s, env)
+			}
 		}
-		dag, err := r.streamDAG(pg.Platform, s, env)
 		if err != nil {
 			return err
 		}

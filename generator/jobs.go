@@ -70,6 +70,22 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("datastore %s: capture kind %q cannot be ingested", ds.Name, ds.Capture.Kind)
 	}
+	tables, err := streamTables(p, s)
+	if err != nil {
+		return nil, err
+	}
+	spec.Tables = tables
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return jobspec.Marshal(spec)
+}
+
+// streamTables are the Iceberg tables a stream maintains: per dataset its
+// live and history tables, as the stream's consumers need them.
+func streamTables(p *model.Platform, s *model.Stream) ([]jobspec.Table, error) {
+	ds := s.Datastore
+	var tables []jobspec.Table
 	for _, st := range s.Tables {
 		d := st.Dataset
 		base := jobspec.Table{
@@ -78,7 +94,7 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 			PrimaryKey:  refNames(d.PrimaryKey),
 			PartitionBy: refNames(d.PartitionBy),
 		}
-		if ds.Capture.Kind == model.CaptureDebezium {
+		if ds.Capture != nil && ds.Capture.Kind == model.CaptureDebezium {
 			base.Topic = topicOf(p, ds, d)
 		}
 		for i := range d.Columns {
@@ -91,18 +107,15 @@ func (r *renderer) jobSpec(p *model.Platform, s *model.Stream) ([]byte, error) {
 		if st.Live {
 			t := base
 			t.Name, t.Mode, t.WriteMode = model.LiveTable(d.Name), jobspec.ModeLive, string(st.LiveWriteMode)
-			spec.Tables = append(spec.Tables, t)
+			tables = append(tables, t)
 		}
 		if st.Forensic {
 			t := base
 			t.Name, t.Mode, t.WriteMode = model.HistoryTable(d.Name), jobspec.ModeForensic, string(st.HistoryWriteMode)
-			spec.Tables = append(spec.Tables, t)
+			tables = append(tables, t)
 		}
 	}
-	if err := spec.Validate(); err != nil {
-		return nil, err
-	}
-	return jobspec.Marshal(spec)
+	return tables, nil
 }
 
 func specColumn(name string, t *model.TypeSpec, nullable bool) jobspec.Column {

@@ -77,6 +77,43 @@ type TransformerInput struct {
 	Table     string `json:"table"`
 }
 
+// validateTransformer refuses a transformer source the merge-runner could
+// not act on: the block must be there alone, name the transformer and where
+// its runs write, and list each input table once.
+func (s *Source) validateTransformer() error {
+	tr := s.Transformer
+	if tr == nil {
+		return fmt.Errorf("job spec: source kind transformer needs source.transformer")
+	}
+	if s.Debezium != nil || s.Postgres != nil {
+		return fmt.Errorf("job spec: source kind transformer reads a transformer's runs; remove source.debezium and source.postgres")
+	}
+	if tr.Name == "" {
+		return fmt.Errorf("job spec: source.transformer.name is empty; it is <workspace>.<transformer> (regenerate the spec from the model)")
+	}
+	if tr.Output == "" {
+		return fmt.Errorf("job spec: source.transformer.output is empty; it is where the transformer's runs write (s3://bucket/prefix or a folder)")
+	}
+	if rest, ok := strings.CutPrefix(tr.Output, "s3://"); ok && (rest == "" || strings.HasPrefix(rest, "/")) {
+		return fmt.Errorf("job spec: source.transformer.output %q names no bucket; use s3://bucket/prefix", tr.Output)
+	}
+	if len(tr.Inputs) == 0 {
+		return fmt.Errorf("job spec: source.transformer.inputs is empty; a transformer reads at least one table")
+	}
+	seen := map[string]bool{}
+	for i, in := range tr.Inputs {
+		if in.Dataset == "" || in.Namespace == "" || in.Table == "" {
+			return fmt.Errorf("job spec: source.transformer.inputs[%d] needs dataset, namespace and table", i)
+		}
+		k := in.Namespace + "." + in.Table
+		if seen[k] {
+			return fmt.Errorf("job spec: source.transformer.inputs: table %s is listed twice", k)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
 // DebeziumSource is where and how Debezium events were landed.
 type DebeziumSource struct {
 	// Container is the landing object_storage container's name.
@@ -342,6 +379,10 @@ func (s *Spec) Validate() error {
 		}
 		if s.Source.Kind == SourceWatermark && s.Source.Postgres.WatermarkColumn == "" {
 			return fmt.Errorf("job spec: source kind postgres_watermark needs source.postgres.watermark_column")
+		}
+	case SourceTransformer:
+		if err := s.Source.validateTransformer(); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("job spec: unknown source kind %q", s.Source.Kind)

@@ -90,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &configError{err} })
-	root.AddCommand(newRunCmd(), newStatusCmd(), newMaintainCmd(), newShowCmd(), newValidateCmd(), newCaptureCmd(), newEnsureCmd())
+	root.AddCommand(newRunCmd(), newStatusCmd(), newMaintainCmd(), newShowCmd(), newValidateCmd(), newCaptureCmd(), newEnsureCmd(), newInputsCmd())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

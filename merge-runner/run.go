@@ -20,20 +20,23 @@ import (
 
 // summary is the last line a run prints: one JSON object.
 type summary struct {
-	Status          string             `json:"status"` // ok or failed
-	ExitCode        int                `json:"exit_code"`
-	Error           string             `json:"error,omitempty"`
-	Stream          string             `json:"stream"`
-	Events          int64              `json:"events"`
-	RowsInserted    int64              `json:"rows_inserted"`
-	RowsUpdated     int64              `json:"rows_updated"`
-	RowsDeleted     int64              `json:"rows_deleted"`
-	Batches         int64              `json:"batches"`
-	Files           int64              `json:"files"`
-	Bytes           int64              `json:"bytes"`
-	LagSeconds      *float64           `json:"lag_seconds"`
-	DurationSeconds float64            `json:"duration_seconds"`
-	Tables          []merge.TableStats `json:"tables"`
+	Status          string   `json:"status"` // ok or failed
+	ExitCode        int      `json:"exit_code"`
+	Error           string   `json:"error,omitempty"`
+	Stream          string   `json:"stream"`
+	Events          int64    `json:"events"`
+	RowsInserted    int64    `json:"rows_inserted"`
+	RowsUpdated     int64    `json:"rows_updated"`
+	RowsDeleted     int64    `json:"rows_deleted"`
+	Batches         int64    `json:"batches"`
+	Files           int64    `json:"files"`
+	Bytes           int64    `json:"bytes"`
+	LagSeconds      *float64 `json:"lag_seconds"`
+	DurationSeconds float64  `json:"duration_seconds"`
+	// Warnings gathers the tables' warnings, each naming its table and,
+	// for landed events, where they were looked for.
+	Warnings []string           `json:"warnings,omitempty"`
+	Tables   []merge.TableStats `json:"tables"`
 }
 
 func newRunCmd() *cobra.Command {
@@ -44,6 +47,7 @@ func newRunCmd() *cobra.Command {
 	var retries int
 	var grace time.Duration
 	var limits landing.Limits
+	var runID string
 	cmd := &cobra.Command{
 		Use:   "run --job SPEC",
 		Short: "Apply the landed change events of a stream to its Iceberg tables",
@@ -69,6 +73,12 @@ event's source time and now, and per table what was held back and why.`,
 			}
 			sum := summary{Stream: spec.Stream}
 			err = func() error {
+				if spec.Source.Kind == jobspec.SourceTransformer || runID != "" {
+					if spec.Source.Kind != jobspec.SourceTransformer {
+						return configErrorf("--run names a transformer run; job spec %s has source kind %s", spec.Stream, spec.Source.Kind)
+					}
+					return runTransformer(cmd.Context(), &c, spec, runID, maxEvents, log, &sum)
+				}
 				if spec.Source.Postgres != nil {
 					return runSQL(cmd.Context(), &c, spec, maxEvents, log, &sum)
 				}
@@ -87,6 +97,11 @@ event's source time and now, and per table what was held back and why.`,
 					Grace: grace, Limits: limits,
 				})
 				sum.add(tables, time.Now())
+				where := "bucket " + spec.Source.Debezium.Bucket
+				if events != "" {
+					where = "--events " + events
+				}
+				sum.warn(tables, " (in "+where+")")
 				return err
 			}()
 			sum.DurationSeconds = time.Since(started).Seconds()
@@ -105,6 +120,7 @@ event's source time and now, and per table what was held back and why.`,
 	}
 	c.register(cmd)
 	f := cmd.Flags()
+	f.StringVar(&runID, "run", "", "the transformer run to merge (source kind transformer): its folder under source.transformer.output")
 	f.StringVar(&events, "events", "", "read landed events from this local folder (the landing bucket's root) instead of the job spec's S3 bucket")
 	f.IntVar(&maxEvents, "max-events", 0, "events per batch (default: the job spec's batch.max_events)")
 	f.Int64Var(&maxBytes, "max-bytes", 0, "event bytes per batch (default: the job spec's batch.max_bytes)")
@@ -134,6 +150,16 @@ func (s *summary) add(tables []merge.TableStats, now time.Time) {
 	if oldest > 0 {
 		lag := now.Sub(time.UnixMilli(oldest)).Seconds()
 		s.LagSeconds = &lag
+	}
+}
+
+// warn gathers the tables' warnings into the summary, each followed by
+// where.
+func (s *summary) warn(tables []merge.TableStats, where string) {
+	for _, t := range tables {
+		for _, w := range t.Warnings {
+			s.Warnings = append(s.Warnings, t.Table+": "+w+where)
+		}
 	}
 }
 

@@ -35,7 +35,17 @@ func newStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --job SPEC",
 		Short: "Print each table's applied position, last batch, snapshot and file counts",
-		Args:  cobra.NoArgs,
+		Long: `Prints, per table of the job spec, the position its last commit recorded,
+the batch, the current snapshot, the number of snapshots, and the counts the
+snapshot summary holds (Iceberg spec, "Metrics": total-data-files,
+total-delete-files, total-records, total-equality-deletes).
+
+RECORDS is total-records: the rows in the table's data files, before any
+delete applies. A merge-on-read table counts the old versions of changed and
+deleted rows until maintain compacts them away (EQ DELETES counts the
+equality deletes that hide them), and a history table counts every version.
+The rows a query sees are SELECT count(*).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := c.spec()
 			if err != nil {
@@ -89,7 +99,11 @@ func newStatusCmd() *cobra.Command {
 				}
 				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", s.Table, s.Position, s.Batch, s.SnapshotID, s.Snapshots, s.DataFiles, s.DeleteFiles, s.Records, s.EqDeletes)
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "RECORDS: rows in the data files before deletes (Iceberg total-records); see merge-runner status --help")
+			return nil
 		},
 	}
 	c.register(cmd)

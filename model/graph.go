@@ -18,9 +18,104 @@ type PlatformGraph struct {
 	Platform   *Platform
 	Streams    []*Stream
 	Workspaces []*WorkspaceViews
-	// Unserved says which sinks assigned to the platform it cannot serve yet
-	// (a transformer's output), so that nothing is dropped silently.
-	Unserved []string
+	// Transformers are the transformers the platform runs: those of its
+	// transformers whose output some group on the platform sinks, in model
+	// order. Each one's output is one of Streams.
+	Transformers []*TransformerRun
+}
+
+// TransformerRun is a transformer the platform runs: it reads its inputs,
+// and its output datastore is ingested as the stream Output, like a
+// multi_dataset snapshot store (one stream, named after the datastore).
+type TransformerRun struct {
+	Workspace   *Workspace
+	Transformer *Transformer
+	Output      *Stream
+	// Inputs are the tables it reads: the sinks of its workspace's groups
+	// on the transformer's platform (a transformer reads what its
+	// workspace sinks there), in group and sink order.
+	Inputs []TransformerInput
+}
+
+// Name is the transformer's ecosystem-wide name, <workspace>.<transformer>.
+func (t *TransformerRun) Name() string { return t.Workspace.Name + "." + t.Transformer.Name }
+
+// TransformerInput is one table a transformer reads: the live table of a
+// live_only sink, the history table of a forensic one.
+type TransformerInput struct {
+	Sink      Sink
+	Datastore *Datastore
+	Dataset   *Dataset
+	History   bool
+}
+
+// Table is the input's Iceberg table in its datastore's namespace.
+func (in TransformerInput) Table() string {
+	if in.History {
+		return HistoryTable(in.Dataset.Name)
+	}
+	return LiveTable(in.Dataset.Name)
+}
+
+// TransformerInputs are the sinks a transformer reads: every sink of its
+// workspace's groups on the transformer's platform, once per table
+// (a dataset sunk live and forensic is read from both tables). Unresolved
+// sinks are skipped (lint reports them).
+func TransformerInputs(m *Model, w *Workspace, tr *Transformer) []TransformerInput {
+	stores := datastoresByName(m)
+	var out []TransformerInput
+	seen := map[string]bool{}
+	for gi := range w.Groups {
+		g := &w.Groups[gi]
+		if g.Platform.Name != tr.Platform.Name {
+			continue
+		}
+		for _, s := range g.Sinks {
+			ds := stores[s.Datastore]
+			d := findDataset(ds, s.Dataset)
+			if d == nil {
+				continue
+			}
+			in := TransformerInput{Sink: s, Datastore: ds, Dataset: d, History: g.Requirements.History == HistoryForensic}
+			key := ds.Name + "." + in.Table()
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// datastoresByName indexes the teams' datastores and the transformers'
+// outputs (the first of each name: lint refuses duplicates).
+func datastoresByName(m *Model) map[string]*Datastore {
+	stores := map[string]*Datastore{}
+	add := func(ds *Datastore) {
+		if _, dup := stores[ds.Name]; !dup {
+			stores[ds.Name] = ds
+		}
+	}
+	for _, z := range m.Zones {
+		for _, t := range z.Defs {
+			for _, ds := range t.Datastores {
+				add(ds)
+			}
+		}
+	}
+	for _, z := range m.Zones {
+		for _, t := range z.Defs {
+			for _, w := range t.Workspaces {
+				for i := range w.Transformers {
+					if out := w.Transformers[i].Output; out != nil {
+						add(out)
+					}
+				}
+			}
+		}
+	}
+	return stores
 }
 
 // Stream is one ingestion job: a multi-dataset datastore is one stream, a
@@ -73,18 +168,11 @@ type View struct {
 // errors; unresolved sinks are skipped. Name collisions between streams or
 // tables, which lint cannot see, are errors.
 func BuildGraph(m *Model) (*Graph, error) {
-	stores := map[string]*Datastore{}
+	stores := datastoresByName(m)
 	var platforms []*Platform
 	if m.Ecosystem != nil {
 		for i := range m.Ecosystem.Platforms {
 			platforms = append(platforms, &m.Ecosystem.Platforms[i])
-		}
-	}
-	for _, z := range m.Zones {
-		for _, t := range z.Defs {
-			for _, ds := range t.Datastores {
-				stores[ds.Name] = ds
-			}
 		}
 	}
 	g := &Graph{}
@@ -115,17 +203,13 @@ type need struct {
 
 func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*PlatformGraph, []string) {
 	pg := &PlatformGraph{Platform: p}
-	outputs := map[string]*Datastore{}
-	for _, z := range m.Zones {
-		for _, t := range z.Defs {
-			for _, w := range t.Workspaces {
-				for i := range w.Transformers {
-					if out := w.Transformers[i].Output; out != nil && out.Transformer != nil {
-						outputs[out.Name] = out
-					}
-				}
-			}
+	// A transformer's output is served where the transformer runs: a group
+	// on another platform sinking it is a lint error and skipped here.
+	served := func(ds *Datastore) bool {
+		if ds.Transformer != nil {
+			return ds.Transformer.Platform.Name == p.Name
 		}
+		return ds.Capture != nil
 	}
 	needs := map[*Dataset]*need{}
 	storeOf := map[*Dataset]*Datastore{}
@@ -141,10 +225,7 @@ func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*Platfo
 					for _, s := range grp.Sinks {
 						ds := stores[s.Datastore]
 						d := findDataset(ds, s.Dataset)
-						if d == nil || ds.Capture == nil {
-							if out := outputs[s.Datastore]; out != nil {
-								pg.Unserved = append(pg.Unserved, fmt.Sprintf("workspace %s, group %s: sink %s is the output of transformer %s, which platform %s does not run yet; it is neither ingested nor given a view", w.Name, grp.Name, s, out.Transformer.Name, p.Name))
-							}
+						if d == nil || !served(ds) {
 							continue
 						}
 						n := needs[d]
@@ -181,49 +262,79 @@ func buildPlatform(m *Model, p *Platform, stores map[string]*Datastore) (*Platfo
 	if p.AirflowIceberg != nil {
 		platformMode = p.AirflowIceberg.Iceberg.EffectiveWriteMode()
 	}
-	// Streams in datastore order, datasets in their declared order.
+	// Streams in datastore order (the teams' stores, then the transformers'
+	// outputs), datasets in their declared order.
 	byName := map[string]*Stream{}
 	var order []string
+	var all []*Datastore
 	for _, z := range m.Zones {
 		for _, t := range z.Defs {
-			for _, ds := range t.Datastores {
-				multi := ds.Capture != nil && ds.Capture.Consistency == MultiDataset
-				for i := range ds.Datasets {
-					d := &ds.Datasets[i]
-					n := needs[d]
-					if n == nil {
-						continue
-					}
-					name := ds.Name
-					if !multi {
-						name = ds.Name + "_" + d.Name
-					}
-					s := byName[name]
-					if s == nil {
-						s = &Stream{Name: name, Datastore: ds, Latency: LatencyDays}
-						byName[name] = s
-						order = append(order, name)
-					} else if s.Datastore != ds {
-						return pg, []string{fmt.Sprintf("platform %s: stream name %s is used by datastores %s and %s; rename a dataset or datastore", p.Name, name, s.Datastore.Name, ds.Name)}
-					}
-					st := &StreamTable{Dataset: d, Live: n.live, Forensic: n.forensic, LiveWriteMode: platformMode, HistoryWriteMode: platformMode}
-					if n.liveCoW {
-						st.LiveWriteMode = WriteCopyOnWrite
-					}
-					if n.forensicCoW {
-						st.HistoryWriteMode = WriteCopyOnWrite
-					}
-					s.Tables = append(s.Tables, st)
-					s.Priority = max(s.Priority, n.priority)
-					if n.latency.Rank() < s.Latency.Rank() {
-						s.Latency = n.latency
-					}
-					for w := range n.workspaces {
-						s.Workspaces = append(s.Workspaces, w)
+			all = append(all, t.Datastores...)
+		}
+	}
+	type owned struct {
+		w  *Workspace
+		tr *Transformer
+	}
+	var runs []owned
+	for _, z := range m.Zones {
+		for _, t := range z.Defs {
+			for _, w := range t.Workspaces {
+				for i := range w.Transformers {
+					tr := &w.Transformers[i]
+					if tr.Output != nil && tr.Platform.Name == p.Name && stores[tr.Output.Name] == tr.Output {
+						all = append(all, tr.Output)
+						runs = append(runs, owned{w, tr})
 					}
 				}
 			}
 		}
+	}
+	for _, ds := range all {
+		// A transformer's output is one stream, like a
+		// multi_dataset store: a run's datasets commit together.
+		multi := ds.Transformer != nil || ds.Capture != nil && ds.Capture.Consistency == MultiDataset
+		for i := range ds.Datasets {
+			d := &ds.Datasets[i]
+			n := needs[d]
+			if n == nil {
+				continue
+			}
+			name := ds.Name
+			if !multi {
+				name = ds.Name + "_" + d.Name
+			}
+			s := byName[name]
+			if s == nil {
+				s = &Stream{Name: name, Datastore: ds, Latency: LatencyDays}
+				byName[name] = s
+				order = append(order, name)
+			} else if s.Datastore != ds {
+				return pg, []string{fmt.Sprintf("platform %s: stream name %s is used by datastores %s and %s; rename a dataset or datastore", p.Name, name, s.Datastore.Name, ds.Name)}
+			}
+			st := &StreamTable{Dataset: d, Live: n.live, Forensic: n.forensic, LiveWriteMode: platformMode, HistoryWriteMode: platformMode}
+			if n.liveCoW {
+				st.LiveWriteMode = WriteCopyOnWrite
+			}
+			if n.forensicCoW {
+				st.HistoryWriteMode = WriteCopyOnWrite
+			}
+			s.Tables = append(s.Tables, st)
+			s.Priority = max(s.Priority, n.priority)
+			if n.latency.Rank() < s.Latency.Rank() {
+				s.Latency = n.latency
+			}
+			for w := range n.workspaces {
+				s.Workspaces = append(s.Workspaces, w)
+			}
+		}
+	}
+	for _, o := range runs {
+		s := byName[o.tr.Output.Name]
+		if s == nil || s.Datastore != o.tr.Output {
+			continue // no consumer on the platform: not run (lint warns)
+		}
+		pg.Transformers = append(pg.Transformers, &TransformerRun{Workspace: o.w, Transformer: o.tr, Output: s, Inputs: TransformerInputs(m, o.w, o.tr)})
 	}
 	var errs []string
 	for _, name := range order {

@@ -77,21 +77,60 @@ func TestGraphIngestsOnlyWhatIsNeeded(t *testing.T) {
 	assert.True(t, s.Tables[0].Forensic)
 }
 
-// A sink on a transformer's output cannot be served by the platform yet: the
-// graph says so rather than dropping it silently.
-func TestGraphReportsUnservedTransformerOutputs(t *testing.T) {
+// A transformer's output is a stream of the transformer's platform when a
+// group there sinks it; its inputs are its workspace's sinks on that platform.
+func TestGraphRunsTransformersWithConsumers(t *testing.T) {
 	m, errs, err := model.LoadDir(context.Background(), "../examples/enterprise")
 	require.NoError(t, err)
 	require.Empty(t, errs)
 	g, err := model.BuildGraph(m)
 	require.NoError(t, err)
-	var unserved []string
+	runs := map[string]*model.TransformerRun{}
 	for _, pg := range g.Platforms {
-		unserved = append(unserved, pg.Unserved...)
+		for _, r := range pg.Transformers {
+			runs[pg.Platform.Name+"/"+r.Name()] = r
+		}
 	}
-	require.Len(t, unserved, 1)
-	assert.Contains(t, unserved[0], "sink sales_summary.daily_store_sales is the output of transformer daily_sales")
-	assert.Contains(t, unserved[0], "workspace campaign_lab")
+	require.Len(t, runs, 2)
+	mask := runs["lakehouse/customer_masking.mask_customers"]
+	require.NotNil(t, mask)
+	assert.Equal(t, "masked_customers", mask.Output.Name)
+	require.Len(t, mask.Output.Tables, 1)
+	assert.True(t, mask.Output.Tables[0].Forensic, "audience_research sinks it forensic")
+	assert.False(t, mask.Output.Tables[0].Live)
+	assert.Equal(t, []string{"audience_research"}, mask.Output.Workspaces)
+	require.Len(t, mask.Inputs, 1)
+	assert.Equal(t, "customer_db.customers", mask.Inputs[0].Sink.String())
+	assert.Equal(t, "customers", mask.Inputs[0].Table())
+	daily := runs["analytics_lake/sales_analytics.daily_sales"]
+	require.NotNil(t, daily)
+	var tables []string
+	for _, in := range daily.Inputs {
+		tables = append(tables, in.Datastore.Name+"."+in.Table())
+	}
+	// The fx group is on the lakehouse: not an input of a transformer on analytics_lake.
+	assert.Equal(t, []string{"order_db.orders_history", "order_db.order_lines_history", "product_catalog.products"}, tables)
+
+	// Without a consumer the platform does not run it.
+	for _, z := range m.Zones {
+		for _, tm := range z.Defs {
+			for _, w := range tm.Workspaces {
+				if w.Name == "audience_research" {
+					w.Groups = nil
+				}
+			}
+		}
+	}
+	g, err = model.BuildGraph(m)
+	require.NoError(t, err)
+	for _, pg := range g.Platforms {
+		for _, r := range pg.Transformers {
+			assert.NotEqual(t, "customer_masking.mask_customers", r.Name())
+		}
+		for _, s := range pg.Streams {
+			assert.NotEqual(t, "masked_customers", s.Name)
+		}
+	}
 }
 
 // TestGraphWriteMode holds the write-mode rule: a table is copy_on_write when

@@ -145,6 +145,9 @@ type Catalog struct {
 	Container  Ref         `yaml:"container" doc:"For kind sql: the postgres container holding the catalog."`
 	URL        string      `yaml:"url" doc:"For kind rest: the REST catalog's URL."`
 	Credential Ref         `yaml:"credential" doc:"The credential to reach the catalog."`
+	// ReadOnlyCredential is what transformers get: they read their inputs
+	// from the catalog and must not be able to change it.
+	ReadOnlyCredential Ref `yaml:"read_only_credential" doc:"A read-only login to the catalog, given to transformers to read their inputs (never the read-write credential); required when the platform runs transformers."`
 }
 
 // CatalogKind is the kind of an Iceberg catalog.
@@ -158,6 +161,9 @@ type Warehouse struct {
 	Bucket     string `yaml:"bucket,required" doc:"The bucket."`
 	Prefix     string `yaml:"prefix" doc:"The key prefix."`
 	Credential Ref    `yaml:"credential" doc:"An s3_keys credential for the bucket."`
+	// ReadOnlyCredential lets transformers read the tables' files and
+	// nothing more.
+	ReadOnlyCredential Ref `yaml:"read_only_credential" doc:"An s3_keys credential that can only read the bucket, given to transformers to read their inputs' files; required when the platform runs transformers."`
 }
 
 // KafkaConnect names the Kafka Connect cluster a platform deploys connectors to.

@@ -12,9 +12,18 @@ import (
 
 // loadValid loads a model and refuses one that cannot be read or has lint
 // errors, printing the problems.
-func loadValid(cmd *cobra.Command, mf *modelFlags, args []string) (*model.Model, error) {
+func loadValid(cmd *cobra.Command, mf *modelFlags, args []string, p *progress) (*model.Model, error) {
+	p.begin("loading the model from %s", mf.describe(args))
 	m, loadErrs, err := mf.load(cmd, args)
-	return checkValid(cmd, m, loadErrs, err)
+	if err == nil {
+		p.loaded("the model", m)
+		p.begin("linting")
+	}
+	m, err = checkValid(cmd, m, loadErrs, err)
+	if err == nil {
+		p.done("no lint errors")
+	}
+	return m, err
 }
 
 // checkValid takes what a load returned and refuses a model that could not
@@ -38,51 +47,60 @@ func checkValid(cmd *cobra.Command, m *model.Model, loadErrs []*model.LoadError,
 func newGenerate() *cobra.Command {
 	var mf modelFlags
 	var out, templatesDir string
+	var quiet, list bool
 	cmd := &cobra.Command{
-		Use:   "generate [MODEL | --repo PATH --rev REV] --out DIR",
+		Use:   "generate [MODEL | --repo PATH --rev REV] --out DIR [--quiet] [--list]",
 		Short: "Render the deploy tree (DAGs, connector configs, job specs, Trino views) into a folder",
 		Long: `Render the deploy tree of a model into DIR.
 
 The output is byte-identical for the same model. Files the model no longer
 needs are removed if this command generated them (MANIFEST.json records what
 it owns); files it did not generate are never touched; unchanged files are not
-rewritten.`,
+rewritten.
+
+Progress (what it is doing, counts, elapsed time) goes to stderr; --quiet
+silences it. stdout holds the result: one line with the counts of files
+added, changed, removed and unchanged, preceded with --list by a line per
+file added, changed or removed.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return &exitError{code: exitUnread, err: fmt.Errorf("--out is required: the folder to render into")}
 			}
-			m, err := loadValid(cmd, &mf, args)
+			p := newProgress(cmd, quiet)
+			m, err := loadValid(cmd, &mf, args, p)
 			if err != nil {
 				return err
 			}
+			p.begin("rendering the deploy tree")
 			tree, err := generator.Generate(cmd.Context(), m, generator.Options{Version: version, TemplatesDir: templatesDir})
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
+			p.done("rendered %s", count(len(tree.Files), "file"))
 			for _, w := range tree.Warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
+			p.begin("writing into %s", out)
 			res, err := generator.Write(out, tree)
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
+			summary := fmt.Sprintf("%s: %d added, %d changed, %d removed, %d unchanged", out, len(res.Added), len(res.Changed), len(res.Removed), len(res.Unchanged))
+			p.done("wrote %s", summary)
+			p.finish("done")
 			w := cmd.OutOrStdout()
-			for _, p := range res.Added {
-				fmt.Fprintln(w, "added  ", p)
+			if list {
+				listChanges(w, res.Added, res.Changed, res.Removed)
 			}
-			for _, p := range res.Changed {
-				fmt.Fprintln(w, "changed", p)
-			}
-			for _, p := range res.Removed {
-				fmt.Fprintln(w, "removed", p)
-			}
-			fmt.Fprintf(w, "%s: %d added, %d changed, %d removed, %d unchanged\n", out, len(res.Added), len(res.Changed), len(res.Removed), len(res.Unchanged))
+			fmt.Fprintln(w, summary)
 			return nil
 		},
 	}
 	mf.register(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "the folder to render into")
 	cmd.Flags().StringVar(&templatesDir, "templates", "", "a folder of templates overriding the embedded ones by file name")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print no progress on stderr (warnings and errors still are)")
+	cmd.Flags().BoolVar(&list, "list", false, "also print a line per file added, changed or removed on stdout")
 	return cmd
 }

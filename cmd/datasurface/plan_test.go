@@ -171,12 +171,51 @@ func TestPlanSidesAndExitCodes(t *testing.T) {
 	assert.Contains(t, errOut, "unknown format")
 }
 
-func TestGenerateWarnsAboutUnservedSinks(t *testing.T) {
+// TestGenerateServesTransformerOutputs: a sink on a transformer's output was
+// once only a warning of generate (the platform did not run transformers);
+// now the platform runs the transformer and the sink is served like any.
+func TestGenerateServesTransformerOutputs(t *testing.T) {
 	out := t.TempDir()
 	code, stdout, stderr := runCLI(t, "generate", "../../examples/enterprise", "--out", out)
 	require.Equal(t, exitOK, code, stdout+stderr)
-	assert.Contains(t, stderr, "warning: workspace campaign_lab, group sales_figures: sink sales_summary.daily_store_sales is the output of transformer daily_sales")
+	assert.NotContains(t, stderr, "warning:")
+	for _, f := range []string{"platforms/analytics_lake/dags/analytics_lake__sales_summary.py", "platforms/analytics_lake/jobs/sales_summary.json", "platforms/lakehouse/dags/lakehouse__masked_customers.py"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
 	code, stdout, _ = runCLI(t, "plan", "--base", "../../examples/customer-cdc", "--head", "../../examples/enterprise")
 	require.Equal(t, exitOK, code)
-	assert.Contains(t, stdout, "#### Warnings")
+	assert.NotContains(t, stdout, "#### Warnings")
+}
+
+// generate and plan say on stderr what they are doing, with counts and
+// times, and keep stdout for the result; --quiet leaves stderr empty.
+func TestGenerateAndPlanProgress(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI(t, "generate", "../../examples/customer-cdc", "--out", out)
+	require.Equal(t, exitOK, code, stdout+stderr)
+	assert.Equal(t, out+": 10 added, 0 changed, 0 removed, 0 unchanged\n", stdout, "stdout is the result line only")
+	assert.Contains(t, stderr, "generate: loading the model from ../../examples/customer-cdc ...\n")
+	assert.Regexp(t, `generate: loaded the model: 9 files, 3 datasets, 22 columns \(\d+\.\d\ds\)\n`, stderr)
+	assert.Regexp(t, `generate: rendered 10 files \(\d+\.\d\ds\)\n`, stderr)
+	assert.Regexp(t, `generate: done \(\d+\.\d\ds in all\)\n$`, stderr)
+
+	code, stdout, stderr = runCLI(t, "generate", "../../examples/customer-cdc", "--out", out, "--quiet", "--list")
+	require.Equal(t, exitOK, code, stdout+stderr)
+	assert.Empty(t, stderr)
+	assert.Equal(t, out+": 0 added, 0 changed, 0 removed, 10 unchanged\n", stdout)
+
+	// --list names each file written.
+	require.NoError(t, os.Remove(filepath.Join(out, "platforms", "lakehouse", "jobs", "customer_db.json")))
+	code, stdout, _ = runCLI(t, "generate", "../../examples/customer-cdc", "--out", out, "-q", "--list")
+	require.Equal(t, exitOK, code, stdout)
+	assert.Equal(t, "added   platforms/lakehouse/jobs/customer_db.json\n"+out+": 1 added, 0 changed, 0 removed, 9 unchanged\n", stdout)
+
+	code, stdout, stderr = runCLI(t, "plan", "--base", "../../examples/customer-cdc", "--head", "../../examples/customer-cdc")
+	require.Equal(t, exitOK, code, stderr)
+	assert.Contains(t, stdout, "0 added, 0 changed, 0 removed artifacts")
+	assert.Regexp(t, `plan: loaded the base: 9 files, 3 datasets, 22 columns \(`, stderr)
+	assert.Regexp(t, `plan: loaded the head: 9 files, 3 datasets, 22 columns \(`, stderr)
+	assert.Contains(t, stderr, "plan: plan written to stdout (")
+	_, _, stderr = runCLI(t, "plan", "--base", "../../examples/customer-cdc", "--head", "../../examples/customer-cdc", "-q")
+	assert.Empty(t, stderr)
 }

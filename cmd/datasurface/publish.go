@@ -15,11 +15,11 @@ import (
 
 func newPublishCmd() *cobra.Command {
 	var repo, rev, path, deployRepo, branch, suffix, templatesDir string
-	var force bool
+	var force, quiet, list bool
 	var keep []string
 	var lim limitFlags
 	cmd := &cobra.Command{
-		Use:   "publish [MODEL | --repo PATH --rev REV] --deploy-repo URL [--branch B] [--force]",
+		Use:   "publish [MODEL | --repo PATH --rev REV] --deploy-repo URL [--branch B] [--force] [--quiet] [--list]",
 		Short: "Render the model and commit the deploy tree to the deploy repository",
 		Long: `Render the model and commit the deploy tree to a branch of the deploy
 repository, with go-git, as the model repository's default-branch pipeline does
@@ -53,6 +53,11 @@ as HTTP basic auth with the user name DATASURFACE_DEPLOY_USER, which defaults to
 otherwise (a project, group or personal access token with write_repository).
 Paths and file:// URLs need none; ssh uses the SSH agent.
 
+Progress (what it is doing, counts, elapsed time) goes to stderr; --quiet
+silences it. stdout holds the result: the commit made and the counts of files
+added, changed, removed and unchanged (with --list, first a line per file
+added, changed or removed), or why there was nothing to publish.
+
 Exit status: 0 when published or when there was nothing to publish; 1 when the
 model has lint errors or publishing failed or was refused; 2 when the model or
 the command line cannot be read.`,
@@ -68,6 +73,7 @@ the command line cannot be read.`,
 				return &exitError{code: exitUnread, err: errors.New("--branch is empty: name the deploy branch")}
 			}
 			ctx := cmd.Context()
+			p := newProgress(cmd, quiet)
 			var (
 				m         *model.Model
 				loadErrs  []*model.LoadError
@@ -78,6 +84,7 @@ the command line cannot be read.`,
 				if repo != "" || rev != "" || path != "" {
 					return &exitError{code: exitUnread, err: errors.New("give a model folder or --repo/--rev, not both")}
 				}
+				p.begin("loading the model from %s", args[0])
 				m, loadErrs, err = model.LoadWith(ctx, model.DirSource(args[0]), lim.limits())
 			} else {
 				if repo == "" {
@@ -87,15 +94,23 @@ the command line cannot be read.`,
 					rev = "HEAD"
 				}
 				modelRepo = repo
+				p.begin("loading the model from %s at %s", repo, rev)
 				m, loadErrs, err = model.LoadWith(ctx, &model.GitSource{Repo: repo, Rev: rev, Dir: path}, lim.limits())
+			}
+			if err == nil {
+				p.loaded("the model", m)
+				p.begin("linting")
 			}
 			if m, err = checkValid(cmd, m, loadErrs, err); err != nil {
 				return err
 			}
+			p.done("no lint errors")
+			p.begin("rendering the deploy tree")
 			tree, err := generator.Generate(ctx, m, generator.Options{Version: version, TemplatesDir: templatesDir})
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
+			p.done("rendered %s", count(len(tree.Files), "file"))
 			stderr := cmd.ErrOrStderr()
 			for _, w := range tree.Warnings {
 				fmt.Fprintln(stderr, "warning:", w)
@@ -104,6 +119,7 @@ the command line cannot be read.`,
 				fmt.Fprintf(stderr, "warning: %s is only sent to http(s) deploy repositories; not to %s\n", publish.EnvToken, publish.Redact(deployRepo))
 			}
 			author, committer := publish.IdentityFromEnv(os.Getenv)
+			p.begin("publishing to %s branch %s", publish.Redact(deployRepo), branch)
 			res, err := publish.Publish(ctx, tree, publish.Options{
 				Repo:          deployRepo,
 				Branch:        branch,
@@ -120,7 +136,13 @@ the command line cannot be read.`,
 			if err != nil {
 				return &exitError{code: exitProblems, err: err}
 			}
-			printPublish(cmd, res, m)
+			if res.Commit == "" {
+				p.done("nothing to commit")
+			} else {
+				p.done("committed and pushed")
+			}
+			p.finish("done")
+			printPublish(cmd, res, m, list)
 			return nil
 		},
 	}
@@ -134,11 +156,13 @@ the command line cannot be read.`,
 	f.StringVar(&suffix, "message-suffix", "", `text appended to the commit's subject line, e.g. "[skip ci]"`)
 	f.StringArrayVar(&keep, "keep", nil, "another human-maintained path publish never touches (repeatable; a trailing / keeps a folder)")
 	f.StringVar(&templatesDir, "templates", "", "a folder of templates overriding the embedded ones by file name")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print no progress on stderr (warnings and errors still are)")
+	f.BoolVar(&list, "list", false, "also print a line per file added, changed or removed on stdout")
 	lim.register(cmd)
 	return cmd
 }
 
-func printPublish(cmd *cobra.Command, res *publish.Result, m *model.Model) {
+func printPublish(cmd *cobra.Command, res *publish.Result, m *model.Model, list bool) {
 	w, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if res.Commit == "" {
 		fmt.Fprintln(w, res.Nothing)
@@ -156,14 +180,8 @@ func printPublish(cmd *cobra.Command, res *publish.Result, m *model.Model) {
 	if res.Retried {
 		fmt.Fprintf(stderr, "the branch moved while publishing; the commit was made again on %s\n", publishShort(res.Parent))
 	}
-	for _, p := range res.Added {
-		fmt.Fprintln(w, "added  ", p)
-	}
-	for _, p := range res.Changed {
-		fmt.Fprintln(w, "changed", p)
-	}
-	for _, p := range res.Removed {
-		fmt.Fprintln(w, "removed", p)
+	if list {
+		listChanges(w, res.Added, res.Changed, res.Removed)
 	}
 	what := "a folder"
 	if m.Commit != "" {

@@ -121,7 +121,12 @@ func TestPublishCommand(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	c := publishBranchHead(t, deploy, "main")
 	assert.Contains(t, out, "published model "+sha[:12]+" to "+deploy+" branch main (new branch): ")
-	assert.Contains(t, out, "added   MANIFEST.json")
+	// stdout is the result, not a line per file; progress is on stderr.
+	assert.NotContains(t, out, "added   MANIFEST.json")
+	assert.Contains(t, errOut, "publish: loading the model from "+modelDir+" at HEAD ...\n")
+	assert.Regexp(t, `publish: loaded the model: 9 files, 3 datasets, 22 columns \(\d+\.\d\ds\)\n`, errOut)
+	assert.Regexp(t, `publish: rendered 10 files \(`, errOut)
+	assert.Contains(t, errOut, "publish: committed and pushed (")
 	assert.Contains(t, out, "commit "+c.Hash.String()+"\n")
 	assert.True(t, strings.HasPrefix(c.Message, "datasurface: publish model "+sha[:12]+" (acme/model!42) [skip ci]\n"), c.Message)
 	assert.Contains(t, c.Message, "\nModel-Commit: "+sha+"\n")
@@ -158,8 +163,9 @@ func TestPublishCommand(t *testing.T) {
 	assert.Equal(t, hot, publishBranchHead(t, deploy, "main").Hash.String())
 
 	// --force publishes over it and says so.
-	code, out, errOut = runPublish(t, "publish", "--repo", modelDir, "--deploy-repo", deploy, "--force")
+	code, out, errOut = runPublish(t, "publish", "--repo", modelDir, "--deploy-repo", deploy, "--force", "--list", "--quiet")
 	require.Equal(t, 0, code, errOut)
+	assert.NotContains(t, errOut, "publish: ", "--quiet prints no progress")
 	assert.Contains(t, errOut, "warning: --force: published over 1 commit(s)")
 	assert.Contains(t, errOut, hot[:12])
 	assert.Contains(t, out, "changed platforms/lakehouse/dags/lakehouse__customer_db.py")

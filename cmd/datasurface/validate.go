@@ -26,6 +26,25 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 	f.lim.register(cmd)
 }
 
+// describe names the model the arguments and flags select, for progress.
+func (f *modelFlags) describe(args []string) string {
+	if f.repo != "" || f.rev != "" {
+		repo := f.repo
+		if repo == "" {
+			repo = "."
+		}
+		s := repo + " at " + f.rev
+		if f.path != "" {
+			s += " (" + f.path + ")"
+		}
+		return s
+	}
+	if len(args) == 1 {
+		return args[0]
+	}
+	return "."
+}
+
 // load reads the model named by the arguments and flags.
 func (f *modelFlags) load(cmd *cobra.Command, args []string) (*model.Model, []*model.LoadError, error) {
 	ctx := cmd.Context()

@@ -163,3 +163,17 @@ func TestSchemaCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(want), out)
 }
+
+// A bracket left open is reported at the bracket, not on the line above it
+// (where yaml.v3 would put it) nor where the parser gave up.
+func TestValidateUnclosedBracket(t *testing.T) {
+	files := map[string]string{}
+	for k, v := range badSinkModel {
+		files[k] = v
+	}
+	files["zones/z/teams/t/datastores/s.yaml"] = "datastore: s\ndatasets:\n  - name: d\n    columns:\n      - {name: id, type: int32\n      - {name: v, type: text}\n"
+	dir := writeFiles(t, files)
+	code, out, _ := runCLI(t, "validate", dir)
+	assert.Equal(t, exitUnread, code)
+	assert.Contains(t, out, "zones/z/teams/t/datastores/s.yaml:5:9: error load-syntax: did not find expected ',' or '}': the '{' at line 5, column 9 is not closed")
+}

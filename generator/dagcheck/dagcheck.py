@@ -47,6 +47,8 @@ ALLOWED_IMPORTS = {
     "airflow.providers.docker.operators.docker": {"DockerOperator"},
     "airflow.providers.cncf.kubernetes.operators.pod": {"KubernetesPodOperator"},
     "airflow.providers.cncf.kubernetes.secret": {"Secret"},
+    # A transformer DAG's pods get the run id as V1EnvVar entries.
+    "kubernetes.client": {"V1EnvVar"},
 }
 ALLOWED_PLAIN_IMPORTS = {"pathlib", "pendulum"}
 
@@ -68,7 +70,7 @@ JOB_SPEC_RETURN_SOURCE = '(PLATFORM_DIR / name).read_text(encoding="utf-8")'
 
 DAG_ARGS = {"dag_id", "schedule", "start_date", "catchup", "max_active_runs", "tags", "default_args"}
 DAG_REQUIRED = {"dag_id", "schedule", "start_date", "catchup", "max_active_runs"}
-COMMON_TASK_ARGS = {"task_id", "image", "pool", "priority_weight", "execution_timeout", "outlets", "secrets"}
+COMMON_TASK_ARGS = {"task_id", "image", "pool", "priority_weight", "execution_timeout", "outlets", "secrets", "run_args", "run_dir"}
 DOCKER_TASK_ARGS = COMMON_TASK_ARGS | {"command", "environment", "auto_remove", "mount_tmp_dir", "network_mode"}
 KUBERNETES_TASK_ARGS = COMMON_TASK_ARGS | {
     "namespace", "name", "cmds", "arguments", "env_vars", "get_logs", "on_finish_action",
@@ -334,7 +336,13 @@ class DagFile:
             raise Reject(item.context_expr, "DAG(): %s is missing" % k)
         d = self.desc
         d["dag_id"] = string(kws["dag_id"], "dag_id")
-        d["schedule"] = string_or_none(kws["schedule"], "schedule")
+        if isinstance(kws["schedule"], ast.List):
+            # A transformer's DAG runs when an input table's asset changes.
+            d["schedule"] = None
+            d["schedule_assets"] = self.outlets(kws["schedule"], "schedule")
+        else:
+            d["schedule"] = string_or_none(kws["schedule"], "schedule")
+            d["schedule_assets"] = []
         d["start_date"] = self.start_date(kws["start_date"])
         d["catchup"] = literal(kws["catchup"], bool, "catchup")
         d["max_active_runs"] = literal(kws["max_active_runs"], int, "max_active_runs")
@@ -437,6 +445,8 @@ class DagFile:
         t["env_keys"] = sorted(list(t["env"]) + ([JOB_SPEC_ENV] if t["job_spec"] is not None else []))
         t["secrets"] = self.secrets(kws.get("secrets"), what)
         t["outlets"] = self.outlets(kws.get("outlets"), what)
+        t["run_args"] = literal(kws["run_args"], bool, what + " run_args") if "run_args" in kws else False
+        t["run_dir"] = string(kws["run_dir"], what + " run_dir") if "run_dir" in kws else None
         return t
 
     def environment(self, node, what):

@@ -125,6 +125,7 @@ func TestCapture(t *testing.T) {
   - name: totals
     platform: lakehouse
     image: "registry.example.com/totals:1.0"
+    command: [totals]
     trigger: {cron: "0 3 * * *"}
     output:
       datastore: order_totals
@@ -132,33 +133,49 @@ func TestCapture(t *testing.T) {
       datasets:
         - {name: daily, primary_key: [day], columns: [{name: day, type: date}]}
 `
+				consumeOutputs(t, m, "order_totals.daily")
 			},
 			want: []want{{reportsWS, "capture:", "capture-on-output", lint.Error}},
 		},
 		{
-			name: "a transformer's trigger is checked like a capture's",
+			// Without a trigger a transformer runs when a table it reads
+			// changes (its DAG is scheduled on their assets); a trigger it
+			// has is checked like a capture's.
+			name: "a transformer's trigger is checked like a capture's, and it may have none",
 			edit: func(t *testing.T, m modelFiles) {
 				m[reportsWS] += `transformers:
   - name: totals
     platform: lakehouse
     image: "registry.example.com/totals:1.0"
+    command: [totals]
     trigger: {cron: "0 3 * *"}
     output:
       datastore: order_totals
       datasets:
         - {name: daily, columns: [{name: day, type: date}]}
+  - name: cron_and_external
+    platform: lakehouse
+    image: "registry.example.com/totals:1.0"
+    command: [totals]
+    trigger: {cron: "@daily", external: true}
+    output:
+      datastore: order_sums
+      datasets:
+        - {name: daily, columns: [{name: day, type: date}]}
   - name: untriggered
     platform: lakehouse
     image: "registry.example.com/totals:1.0"
+    command: [totals]
     output:
       datastore: order_counts
       datasets:
         - {name: daily, columns: [{name: day, type: date}]}
 `
+				consumeOutputs(t, m, "order_totals.daily", "order_sums.daily", "order_counts.daily")
 			},
 			want: []want{
 				{reportsWS, `trigger: {cron: "0 3 * *"}`, "capture-cron", lint.Error},
-				{reportsWS, "name: untriggered", "capture-trigger", lint.Error},
+				{reportsWS, `trigger: {cron: "@daily", external: true}`, "capture-trigger", lint.Error},
 			},
 		},
 	})

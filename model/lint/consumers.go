@@ -42,9 +42,10 @@ func (l *linter) consumers() {
 			tp := workspacePath(w) + "/transformer:" + tr.Name
 			p := l.ix.platforms[tr.Platform.Name]
 			l.groupPolicies(w, tr.Platform, p, tp)
-			l.trigger(&tr.Trigger, tr.Pos, tp)
-			if len(w.Groups) == 0 {
-				l.warnf("transformer-no-inputs", tr.Pos, tp, "transformer %q runs in a workspace with no dataset groups, so it has no inputs", tr.Name)
+			// Without a trigger a transformer runs when a table it reads
+			// changes (the assets of its inputs).
+			if tr.Trigger.Cron != "" || tr.Trigger.External {
+				l.trigger(&tr.Trigger, tr.Pos, tp)
 			}
 		}
 	})

@@ -89,14 +89,16 @@ transformers:
   - name: forecast
     platform: lakehouse
     image: "registry.example.com/forecast:1.0"
+    command: [forecast]
     trigger: {external: true}
     output:
       datastore: forecast
       datasets:
         - {name: forecast, columns: [{name: day, type: date}]}
 `
+				consumeOutputs(t, m, "forecast.forecast")
 			},
-			want: []want{{"zones/finance/teams/audit/workspaces/forecasts.yaml", "- name: forecast", "transformer-no-inputs", lint.Warning}},
+			want: []want{{"zones/finance/teams/audit/workspaces/forecasts.yaml", "- name: forecast", "transformer-no-inputs", lint.Error}},
 		},
 	})
 }

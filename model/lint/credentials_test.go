@@ -25,6 +25,7 @@ func TestCredentialScopes(t *testing.T) {
   - name: totals
     platform: lakehouse
     image: "registry.example.com/totals:1.0"
+    command: [totals]
     trigger: {external: true}
     credentials: ` + creds + `
     output:
@@ -81,6 +82,7 @@ func TestCredentialScopes(t *testing.T) {
 				zoneCreds(t, m, financeZone, "  - {name: ledger_reader, kind: user_password, granted_to: [audit]}\n")
 				useCred(t, m, "replica")
 				m[reportsWS] += transformer("[ledger_reader]")
+				consumeOutputs(t, m, "order_totals.daily")
 			},
 			want: []want{
 				{ordersStore, "credential: replica", "credential-not-granted", lint.Error},
@@ -120,6 +122,7 @@ func TestCredentialScopes(t *testing.T) {
 				withEcoCred(t, m, "{name: fx_api, kind: token, granted_to: [sales/shop]}")
 				zoneCreds(t, m, salesZone, "  - {name: replica, kind: user_password, granted_to: [shop]}\n")
 				m[reportsWS] += transformer("[shop_reader, fx_api, replica]")
+				consumeOutputs(t, m, "order_totals.daily")
 			},
 		},
 		{

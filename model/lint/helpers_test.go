@@ -259,6 +259,23 @@ groups:
 	}
 }
 
+// dashboardsWS is the workspace consumeOutputs writes.
+const dashboardsWS = "zones/sales/teams/shop/workspaces/dashboards.yaml"
+
+// consumeOutputs sinks transformers' outputs (store.dataset) in a group on
+// lakehouse of a workspace of their own, so that the platform runs them, and
+// gives lakehouse the read-only logins a platform running transformers must
+// name. A case that adds a transformer to test something else uses it, so
+// that the transformer is not reported unused. (A transformer reads its own
+// workspace's sinks on its platform: sinking its output there is a cycle.)
+func consumeOutputs(t *testing.T, m modelFiles, sinks ...string) {
+	t.Helper()
+	m[dashboardsWS] = "workspace: dashboards\ngroups:\n  - name: outputs\n    platform: lakehouse\n    requirements: {history: live_only}\n    sinks: [" + strings.Join(sinks, ", ") + "]\n"
+	m.replace(t, ecoFile, "  - {name: lake_keys, kind: s3_keys}\n", "  - {name: lake_keys, kind: s3_keys}\n  - {name: catalog_ro, kind: user_password}\n  - {name: lake_read_keys, kind: s3_keys}\n")
+	m.replace(t, ecoFile, "catalog: {kind: sql, name: lakehouse, container: catalog_db}", "catalog: {kind: sql, name: lakehouse, container: catalog_db, read_only_credential: catalog_ro}")
+	m.replace(t, ecoFile, "warehouse: {container: lake, bucket: warehouse, credential: lake_keys}", "warehouse: {container: lake, bucket: warehouse, credential: lake_keys, read_only_credential: lake_read_keys}")
+}
+
 func TestBaseModelIsClean(t *testing.T) {
 	files := baseModel()
 	assert.Empty(t, lintFiles(t, files))

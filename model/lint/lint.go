@@ -50,6 +50,7 @@ func Lint(m *model.Model) []Problem {
 		(*linter).policies,
 		(*linter).consumers,
 		(*linter).platforms,
+		(*linter).transformers,
 	}
 	// The families run concurrently, each with its own linter; their
 	// problems are joined in the order above, so that the (stable) sort

@@ -142,6 +142,7 @@ credentials:`)
   - name: totals
     platform: lakehouse
     image: "registry.example.com/totals:1.0"
+    command: [totals]
     trigger: {external: true}
     credentials: [shop_reader, lake_keys]
     output:
@@ -149,6 +150,7 @@ credentials:`)
       datasets:
         - {name: daily, columns: [{name: day, type: date}]}
 `
+				consumeOutputs(t, m, "order_totals.daily")
 			},
 			want: []want{
 				{ordersStore, "credential: shop_writer", "ref-credential", lint.Error},

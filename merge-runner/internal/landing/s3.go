@@ -59,6 +59,12 @@ type S3Store struct {
 	pages atomic.Int64
 }
 
+// Errors of NewS3Store that a caller can name its own settings for.
+var (
+	ErrNoRegion    = errors.New("no region")
+	ErrBadEndpoint = errors.New("bad endpoint")
+)
+
 // NewS3Store returns a store over cfg.Bucket. It does not contact the server:
 // wrong credentials or a missing bucket show on the first List or Open.
 func NewS3Store(ctx context.Context, cfg S3Config) (*S3Store, error) {
@@ -69,7 +75,7 @@ func NewS3Store(ctx context.Context, cfg S3Config) (*S3Store, error) {
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("s3 landing store: endpoint %q is not a URL like https://s3.example.com:9000", cfg.Endpoint)
+			return nil, fmt.Errorf("s3 landing store: %w: %q is not a URL like https://s3.example.com:9000", ErrBadEndpoint, cfg.Endpoint)
 		}
 		endpoint = cfg.Endpoint
 	}
@@ -94,7 +100,7 @@ func NewS3Store(ctx context.Context, cfg S3Config) (*S3Store, error) {
 	if cfg.AccessKeyID != "" {
 		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
 		if opts.Region == "" {
-			return nil, fmt.Errorf("s3 landing store: no region for bucket %s: set the region", cfg.Bucket)
+			return nil, fmt.Errorf("s3 landing store: %w for bucket %s: set the region", ErrNoRegion, cfg.Bucket)
 		}
 		client = s3.New(opts)
 	} else {
@@ -107,7 +113,7 @@ func NewS3Store(ctx context.Context, cfg S3Config) (*S3Store, error) {
 			return nil, fmt.Errorf("s3 landing store: load AWS configuration: %w", err)
 		}
 		if awsCfg.Region == "" {
-			return nil, fmt.Errorf("s3 landing store: no region for bucket %s: set the region (or AWS_REGION)", cfg.Bucket)
+			return nil, fmt.Errorf("s3 landing store: %w for bucket %s: set the region (or AWS_REGION)", ErrNoRegion, cfg.Bucket)
 		}
 		client = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 			o.UsePathStyle = opts.UsePathStyle

@@ -25,7 +25,8 @@ func CheckSpec(spec *jobspec.Spec) error {
 	for i := range spec.Tables {
 		t := &spec.Tables[i]
 		switch spec.Source.Kind {
-		case jobspec.SourceSnapshot:
+		case jobspec.SourceSnapshot, jobspec.SourceTransformer:
+			// A transformer's output is merged as a snapshot is.
 			if len(t.PrimaryKey) == 0 {
 				return configErrorf("table %s.%s: a snapshot capture needs a primary key to tell rows apart", ns, t.Name)
 			}

@@ -342,11 +342,15 @@ func runGoldenSQL(t *testing.T, r *rand.Rand, e *env, spec *jobspec.Spec) map[st
 				continue
 			}
 			done[tb.SourceTable] = true
-			if held[tb.SourceTable] == nil || spec.Source.Kind == jobspec.SourceSnapshot {
+			if held[tb.SourceTable] == nil || spec.Source.Kind != jobspec.SourceWatermark {
 				held[tb.SourceTable] = map[string]string{}
 			}
 			keys := keyIndexes(tb)
-			wi := slices.IndexFunc(tb.Columns, func(c jobspec.Column) bool { return c.Name == spec.Source.Postgres.WatermarkColumn })
+			wm := ""
+			if spec.Source.Postgres != nil {
+				wm = spec.Source.Postgres.WatermarkColumn
+			}
+			wi := slices.IndexFunc(tb.Columns, func(c jobspec.Column) bool { return wm != "" && c.Name == wm })
 			var rows [][]row.Value
 			for k := round; k < 12-2*round; k++ {
 				rw := goldenRow(r, tb, k, round)
@@ -358,7 +362,13 @@ func runGoldenSQL(t *testing.T, r *rand.Rand, e *env, spec *jobspec.Spec) map[st
 			}
 			src.rows[tb.SourceTable] = rows
 		}
-		_, err := RunSQL(context.Background(), e.catalog, spec, src, e.opts())
+		var err error
+		if spec.Source.Kind == jobspec.SourceTransformer {
+			// A transformer's run is merged as a snapshot (transformout feeds RunSnapshot).
+			_, err = RunSnapshot(context.Background(), e.catalog, spec, src, e.opts())
+		} else {
+			_, err = RunSQL(context.Background(), e.catalog, spec, src, e.opts())
+		}
 		require.NoError(t, err, "round %d", round)
 	}
 	want := map[string][]string{}

@@ -47,6 +47,9 @@ type Options struct {
 	// had died there. Crash tests use them.
 	BeforeCommit func(table string, batch int64) error
 	AfterCommit  func(table string, batch int64) error
+	// Properties are recorded in the summary of each snapshot RunSnapshot
+	// commits, beside its own (a transformer run's inputs).
+	Properties map[string]string
 }
 
 func (o Options) logger() *slog.Logger {
@@ -110,6 +113,9 @@ type TableStats struct {
 	// Superseded counts events dropped because a truncate committed after
 	// them had been applied already (topics of several partitions).
 	Superseded int64 `json:"superseded,omitempty"`
+	// Warnings are problems that did not fail the run, such as a topic with
+	// nothing landed under the key the spec names.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // counts accumulates files written by a batch.
@@ -122,6 +128,15 @@ func (c *counts) addFiles(sets ...[]iceberg.DataFile) {
 			c.bytes += f.FileSizeBytes()
 		}
 	}
+}
+
+// NoLandedObjects is the warning for a topic under which nothing is landed
+// and that nothing was applied from: it names the keys looked for.
+func NoLandedObjects(prefix, topic string) string {
+	return fmt.Sprintf("no landed objects for topic %s: looked for %spartition=<p>/%s+<p>+<start offset>.json[.gz] and found none; "+
+		"if events should be there, check that the job spec's source.debezium.prefix (%q) is the S3 sink's topics.dir, "+
+		"that the topic is the connector's (<topic.prefix>.<schema>.<table>), and that the landing location (--events or the bucket) is the sink's",
+		topic, landing.TopicPrefix(prefix, topic), topic, prefix)
 }
 
 // Run applies the landed events of every table of a debezium spec.
@@ -185,6 +200,15 @@ func runTable(ctx context.Context, cat catalog.Catalog, spec *jobspec.Spec, t *j
 	state, err := ReadState(tbl)
 	if err != nil {
 		return stats, err
+	}
+	if len(files) == 0 && len(state.Position) == 0 {
+		// Nothing landed and nothing applied: most often the prefix or
+		// the topic does not match what the sink writes (its topics.dir
+		// and the connector's topic.prefix), or the landing location is
+		// wrong. Not an error: a new stream has nothing landed yet either.
+		w := NoLandedObjects(opts.Prefix, t.Topic)
+		stats.Warnings = append(stats.Warnings, w)
+		log.Warn(w, "prefix", opts.Prefix, "topic", t.Topic)
 	}
 	log.Info("starting", "files", len(files), "position", state.Position.Encode(), "batch", state.Batch)
 	open := func(st State) *order.Merger {

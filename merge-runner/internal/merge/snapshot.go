@@ -509,6 +509,9 @@ func (st *snapTable) finish(ctx context.Context, spec *jobspec.Spec) (*table.Tra
 		PropKeyState:   st.statePath,
 		PropPosition:   "{}",
 	}
+	for k, v := range st.opts.Properties {
+		props[k] = v
+	}
 	if st.cow != nil && len(st.cow) > 0 {
 		keys := make([][]row.Value, 0, len(st.cow))
 		for _, k := range st.cow {

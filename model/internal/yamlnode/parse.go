@@ -243,29 +243,38 @@ func (p *parser) scannerError(context string, contextMark mark, problem string) 
 	panic(parseError{&Error{File: p.file, Line: line, Column: col, Msg: msg}})
 }
 
-// parserError reports a parser error. yaml.v3 reports parser errors on the
-// 0-based line of the context mark (or of the problem mark when there is no
-// context or the context is on the first line); that line is mirrored, and
-// the message gives the exact positions.
+// parserError reports a parser error at the place a reader has to look.
+// For a flow collection that is the opening '[' or '{' (contextMark): the
+// parser gives up where it finds neither ',' nor the closing bracket, which
+// for a bracket left open is the next line or the end of the file, far from
+// the mistake. For anything else it is the token the parser could not take
+// (problemMark); the context there is the start of the enclosing
+// collection, which can be the first line of the file.
+//
+// yaml.v3 positions these errors differently: parser#fail (decode.go)
+// prints the 0-based line of the context mark (of the problem mark when the
+// context is on the first line) as if it were 1-based, so its parser errors
+// name the line before the one meant. The message gives both positions.
 func (p *parser) parserError(context string, contextMark mark, problem string, problemMark mark) {
-	line, col := 0, 1
-	switch {
-	case context != "" && contextMark.line != 0:
-		line, col = int(contextMark.line), int(contextMark.column)+1
-	case problemMark.line != 0:
-		line, col = int(problemMark.line), int(problemMark.column)+1
-	}
-	if line == 0 {
-		line = 1
-	}
+	at := problemMark
 	var msg string
-	if context != "" {
+	switch context {
+	case "while parsing a flow sequence", "while parsing a flow mapping":
+		at = contextMark
+		open, close := "[", "]"
+		if context == "while parsing a flow mapping" {
+			open, close = "{", "}"
+		}
+		msg = fmt.Sprintf("%s: the '%s' at line %d, column %d is not closed, or two of its entries have no ',' between them "+
+			"(the parser stopped at line %d, column %d); add the missing '%s' or ','", problem, open,
+			contextMark.line+1, contextMark.column+1, problemMark.line+1, problemMark.column+1, close)
+	case "":
+		msg = fmt.Sprintf("%s (found at line %d, column %d)", problem, problemMark.line+1, problemMark.column+1)
+	default:
 		msg = fmt.Sprintf("%s (%s that starts at line %d, column %d; found at line %d, column %d)", problem, context,
 			contextMark.line+1, contextMark.column+1, problemMark.line+1, problemMark.column+1)
-	} else {
-		msg = fmt.Sprintf("%s (found at line %d, column %d)", problem, problemMark.line+1, problemMark.column+1)
 	}
-	panic(parseError{&Error{File: p.file, Line: line, Column: col, Msg: msg}})
+	panic(parseError{&Error{File: p.file, Line: int(at.line) + 1, Column: int(at.column) + 1, Msg: msg}})
 }
 
 // nid identifies a node by its index in the node chunks. The parser keeps

@@ -3,6 +3,7 @@ package yamlnode
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -343,8 +344,15 @@ func checkAgainstReference(t *testing.T, data []byte) {
 		// some scanner errors, for example after a comment, and then
 		// reports a later parser error.)
 		var we *Error
-		if errors.As(werr, &we) && strings.HasPrefix(e.Msg, strings.TrimPrefix(we.Msg, "yaml: ")) && we.Line != e.Line {
-			t.Fatalf("input %q: error line %d, reference says line %d\nParse:     %v\nreference: %v", data, e.Line, we.Line, gerr, werr)
+		if errors.As(werr, &we) && strings.HasPrefix(e.Msg, strings.TrimPrefix(we.Msg, "yaml: ")) {
+			wantLine, refLine := e.Line, e.Line
+			if pe, ok := parserErrorMarks(e.Msg); ok {
+				wantLine, refLine = pe.ourLine(), pe.v3Line()
+			}
+			if we.Line != refLine || e.Line != wantLine {
+				t.Fatalf("input %q: error line %d (want %d), reference says line %d (want %d)\nParse:     %v\nreference: %v",
+					data, e.Line, wantLine, we.Line, refLine, gerr, werr)
+			}
 		}
 		return
 	}
@@ -354,6 +362,59 @@ func checkAgainstReference(t *testing.T, data []byte) {
 	if d := diffNodes("$", want, got); d != "" {
 		t.Fatalf("input %q: trees differ: %s\nreference:\n%sParse:\n%s", data, d, dumpNode(want), dumpNode(got))
 	}
+}
+
+// parserMarks are the two positions a parser error's message states
+// (1-based), and whether the error is about a flow collection.
+type parserMarks struct {
+	flow                     bool
+	hasContext               bool
+	contextLine, problemLine int
+}
+
+var (
+	flowErrRE    = regexp.MustCompile(`the '[\[{]' at line (\d+), column \d+ is not closed.*stopped at line (\d+), column \d+\)`)
+	contextErrRE = regexp.MustCompile(`\(while parsing [a-z ]+ that starts at line (\d+), column \d+; found at line (\d+), column \d+\)$`)
+	problemErrRE = regexp.MustCompile(`^did not find expected .*\(found at line (\d+), column \d+\)$`)
+)
+
+// parserErrorMarks reads the positions out of a parser error's message; ok
+// is false for errors that are not parser errors.
+func parserErrorMarks(msg string) (parserMarks, bool) {
+	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	if m := flowErrRE.FindStringSubmatch(msg); m != nil {
+		return parserMarks{flow: true, hasContext: true, contextLine: atoi(m[1]), problemLine: atoi(m[2])}, true
+	}
+	if m := contextErrRE.FindStringSubmatch(msg); m != nil {
+		return parserMarks{hasContext: true, contextLine: atoi(m[1]), problemLine: atoi(m[2])}, true
+	}
+	if m := problemErrRE.FindStringSubmatch(msg); m != nil {
+		return parserMarks{problemLine: atoi(m[1])}, true
+	}
+	return parserMarks{}, false
+}
+
+// ourLine is where Parse reports a parser error: at the opening bracket of
+// a flow collection, else where the parser stopped.
+func (m parserMarks) ourLine() int {
+	if m.flow {
+		return m.contextLine
+	}
+	return m.problemLine
+}
+
+// v3Line is the line yaml.v3 reports: parser#fail (decode.go) prints the
+// 0-based line of the context mark, or of the problem mark when the
+// context mark is on line 0, and no line at all (which v3Error turns into
+// line 1) when both are on line 0.
+func (m parserMarks) v3Line() int {
+	switch {
+	case m.hasContext && m.contextLine > 1:
+		return m.contextLine - 1
+	case m.problemLine > 1:
+		return m.problemLine - 1
+	}
+	return 1
 }
 
 // safeParseReference turns a panic in yaml.v3 into an error.
@@ -520,24 +581,36 @@ func TestSyntaxErrors(t *testing.T) {
 	cases := []struct {
 		in       string
 		line     int
+		col      int // 0: not asserted
 		contains string
 	}{
-		{"a: 1\n\tb: 2\n", 2, "tab"},
-		{"a:\n\tb: 2\n", 2, "indent with spaces"},
-		{"a:\n  b: 1\n c: 2\n", 2, "did not find expected key"},
-		{"a: [b, c\n", 1, "did not find expected ',' or ']'"},
-		{"a: 'x\n", 2, "unexpected end of stream"},
-		{"a: b: c\n", 1, "mapping values are not allowed"},
-		{"a: \"\\q\"\n", 1, "unknown escape"},
-		{"a: 1\nb: \x01\n", 2, "control character"},
-		{"a: 1\nb: \xC3\n", 2, "invalid UTF-8"},
-		{"x:\n  y: 1\n  z\n", 3, "could not find expected ':'"},
+		{"a: 1\n\tb: 2\n", 2, 0, "tab"},
+		{"a:\n\tb: 2\n", 2, 0, "indent with spaces"},
+		// The parser stops at " c", which is indented less than "b" and more
+		// than "a": that token, not the line before it, is the problem.
+		{"a:\n  b: 1\n c: 2\n", 3, 2, "did not find expected key"},
+		{"a:\n  - 1\n  b: 2\n", 3, 3, "did not find expected '-' indicator"},
+		// An unclosed bracket is reported at the bracket, not where the
+		// parser gave up (the next line or the end of the file).
+		{"a: [b, c\n", 1, 4, "the '[' at line 1, column 4 is not closed"},
+		{"a: 1\nb: [c, d\ne: 2\n", 2, 4, "the '[' at line 2, column 4 is not closed"},
+		{"a: 1\nb: {c: 1\nd: 2\n", 2, 4, "the '{' at line 2, column 4 is not closed"},
+		{"datastore: x\ncolumns:\n  - {name: id, type: int32\n  - {name: v, type: text}\n", 3, 5, "add the missing '}' or ','"},
+		{"a: 'x\n", 2, 0, "unexpected end of stream"},
+		{"a: b: c\n", 1, 0, "mapping values are not allowed"},
+		{"a: \"\\q\"\n", 1, 0, "unknown escape"},
+		{"a: 1\nb: \x01\n", 2, 0, "control character"},
+		{"a: 1\nb: \xC3\n", 2, 0, "invalid UTF-8"},
+		{"x:\n  y: 1\n  z\n", 3, 0, "could not find expected ':'"},
 	}
 	for _, tc := range cases {
 		_, err := Parse("m.yaml", []byte(tc.in))
 		var e *Error
 		require.ErrorAs(t, err, &e, "input %q", tc.in)
 		assert.Equal(t, tc.line, e.Line, "input %q: %v", tc.in, err)
+		if tc.col != 0 {
+			assert.Equal(t, tc.col, e.Column, "input %q: %v", tc.in, err)
+		}
 		assert.Contains(t, e.Msg, tc.contains, "input %q", tc.in)
 		assert.NotContains(t, e.Msg, "not supported in model files", "input %q", tc.in)
 	}

@@ -133,3 +133,28 @@ with DAG(
         priority_weight=1,
         execution_timeout=timedelta(minutes=120),
     )
+    MergeRunner(
+        task_id="maintain_sales_summary",
+        image="123456789012.dkr.ecr.eu-west-1.amazonaws.com/datasurface/merge-runner:1.4.2",
+        namespace="datasurface-analytics",
+        name="analytics-lake--maintenance-maintain-sales-summary",
+        cmds=["merge-runner"],
+        arguments=["maintain", "--job", "env:DATASURFACE_JOB_SPEC"],
+        env_vars={
+            "DATASURFACE_JOB_SPEC": job_spec("jobs/sales_summary.json"),
+            "DATASURFACE_CATALOG_URI": "http://iceberg-rest.datasurface-analytics.svc:8181",
+            "DATASURFACE_S3_REGION": "eu-west-1",
+            "DATASURFACE_WAREHOUSE": "s3://meridian-analytics-warehouse/iceberg",
+        },
+        secrets=[
+            Secret("env", "DATASURFACE_CATALOG_PASSWORD", "ds--analytics-catalog-token", "password"),
+            Secret("env", "DATASURFACE_CATALOG_USER", "ds--analytics-catalog-token", "username"),
+            Secret("env", "DATASURFACE_S3_PASSWORD", "ds--analytics-s3-keys", "password"),
+            Secret("env", "DATASURFACE_S3_USER", "ds--analytics-s3-keys", "username"),
+        ],
+        get_logs=True,
+        on_finish_action="delete_succeeded_pod",
+        pool="iceberg_analytics",
+        priority_weight=1,
+        execution_timeout=timedelta(minutes=120),
+    )

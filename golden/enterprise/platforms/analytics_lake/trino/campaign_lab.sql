@@ -6,6 +6,11 @@
 
 CREATE SCHEMA IF NOT EXISTS "analytics"."campaign_lab";
 
+CREATE OR REPLACE VIEW "analytics"."campaign_lab"."daily_store_sales"
+SECURITY DEFINER AS
+SELECT "store_code", "sales_date", "orders_count", "revenue_eur"
+FROM "analytics"."sales_summary"."daily_store_sales";
+
 CREATE OR REPLACE VIEW "analytics"."campaign_lab"."products"
 COMMENT 'One row per product.'
 SECURITY DEFINER AS

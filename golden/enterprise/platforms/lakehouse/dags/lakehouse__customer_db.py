@@ -49,7 +49,7 @@ with DAG(
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    tags=["datasurface", "platform:lakehouse", "datastore:customer_db", "team:crm", "capture:debezium_cdc", "workspace:campaigns", "workspace:credit_risk"],
+    tags=["datasurface", "platform:lakehouse", "datastore:customer_db", "team:crm", "capture:debezium_cdc", "workspace:campaigns", "workspace:credit_risk", "workspace:customer_masking"],
     default_args={
         "owner": "crm",
         "retries": 3,
@@ -60,7 +60,7 @@ with DAG(
 ) as dag:
     # Documentation is model text: it is assigned here, never passed to DAG(),
     # which in Airflow 2.4 to 2.9.2 renders doc_md as a Jinja template.
-    dag.doc_md = "# customer_db on lakehouse\n\nCustomers, from the CRM's PostgreSQL, captured change by change.\n\nDatastore **customer_db** of team **crm**, captured by debezium_cdc.\n\n- **customers** (live and history): One row per customer; the golden record.\n- **customer_flags** (live): Per-customer marketing flags, one row per flag.\n\nServes: campaigns, credit_risk.\n"
+    dag.doc_md = "# customer_db on lakehouse\n\nCustomers, from the CRM's PostgreSQL, captured change by change.\n\nDatastore **customer_db** of team **crm**, captured by debezium_cdc.\n\n- **customers** (live and history): One row per customer; the golden record.\n- **customer_flags** (live): Per-customer marketing flags, one row per flag.\n\nServes: campaigns, credit_risk, customer_masking.\n"
     MergeRunner(
         task_id="merge",
         image="registry.meridian.internal/datasurface/merge-runner:1.4.2",
