@@ -50,6 +50,18 @@ func TestDemoScript(t *testing.T) {
 	if counts[0][2] == counts[2][2] && counts[1][2] == counts[3][2] {
 		t.Errorf("the second round changed no count: %v", counts)
 	}
+	// The masking transformer ran after each round; its second run merged
+	// only what the workload changed.
+	masked := regexp.MustCompile(`(?m)^== masked_customers.customers \(the transformer's output, merged like any store\): (\d+) rows; this run: (\d+) inserted, (\d+) updated, (\d+) deleted$`).FindAllStringSubmatch(string(out), -1)
+	if len(masked) != 2 {
+		t.Fatalf("want the masked table after each round, got %d:\n%s", len(masked), out)
+	}
+	if masked[0][1] != counts[0][2] || masked[1][1] != counts[2][2] {
+		t.Errorf("masked customers %s then %s rows, customers %s then %s", masked[0][1], masked[1][1], counts[0][2], counts[2][2])
+	}
+	if masked[0][2] != counts[0][2] || masked[1][2] == masked[1][1] {
+		t.Errorf("first run inserts every customer, the second only the changes: %v", masked)
+	}
 	if !strings.Contains(string(out), "dsf_batch_out") || !strings.Contains(stderr.String(), "demo: done") {
 		t.Errorf("want the history table and the closing words; stdout:\n%s\nstderr:\n%s", out, stderr.String())
 	}

@@ -32,7 +32,7 @@ type inputsSummary struct {
 
 func newInputsCmd() *cobra.Command {
 	var c common
-	var runID string
+	var runID, runsDir string
 	cmd := &cobra.Command{
 		Use:   "inputs --job OUTPUT_SPEC --run R",
 		Short: "Pin the snapshot of each table a transformer reads, for its run R",
@@ -58,7 +58,7 @@ has the contract.`,
 				if spec.Source.Kind != jobspec.SourceTransformer {
 					return configErrorf("inputs: job spec %s has source kind %s; inputs pins a transformer's inputs (source kind transformer)", spec.Stream, spec.Source.Kind)
 				}
-				loc, w, err := transformerLocation(cmd.Context(), spec)
+				loc, w, err := transformerLocation(cmd.Context(), spec, runsDir)
 				if err != nil {
 					return err
 				}
@@ -91,15 +91,17 @@ has the contract.`,
 	}
 	c.register(cmd)
 	cmd.Flags().StringVar(&runID, "run", "", "the transformer run's id (the DAG run's), a folder name under the spec's source.transformer.output (required)")
+	cmd.Flags().StringVar(&runsDir, "runs", "", "keep the transformer's runs in this local folder instead of the spec's source.transformer.output")
 	_ = cmd.MarkFlagRequired("run")
 	return cmd
 }
 
 // transformerLocation is where the spec's transformer runs write: a local
-// folder, or a bucket reached with the landing store's settings
+// folder (runsDir, when given, as --events is for landed events), or a
+// bucket reached with the landing store's settings
 // (DATASURFACE_LANDING_S3_*, else DATASURFACE_S3_*).
-func transformerLocation(ctx context.Context, spec *jobspec.Spec) (transformout.Location, landing.Writer, error) {
-	out := spec.Source.Transformer.Output
+func transformerLocation(ctx context.Context, spec *jobspec.Spec, runsDir string) (transformout.Location, landing.Writer, error) {
+	out := first(runsDir, spec.Source.Transformer.Output)
 	bucket, prefix := transformout.SplitOutput(out)
 	if bucket == "" {
 		if fi, err := os.Stat(out); err != nil || !fi.IsDir() {
@@ -124,14 +126,14 @@ func transformerLocation(ctx context.Context, spec *jobspec.Spec) (transformout.
 // runTransformer merges transformer run R into the spec's tables as a
 // snapshot: the run is read and checked whole first (transformout.Load),
 // so a refused run commits nothing.
-func runTransformer(ctx context.Context, c *common, spec *jobspec.Spec, runID string, maxEvents int, log *slog.Logger, sum *summary) error {
+func runTransformer(ctx context.Context, c *common, spec *jobspec.Spec, runID, runsDir string, maxEvents int, log *slog.Logger, sum *summary) error {
 	if runID == "" {
 		return configErrorf("job spec %s has source kind transformer: pass --run R, the transformer run to merge", spec.Stream)
 	}
 	if err := merge.CheckSpec(spec); err != nil {
 		return err
 	}
-	loc, _, err := transformerLocation(ctx, spec)
+	loc, _, err := transformerLocation(ctx, spec, runsDir)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func newRunCmd() *cobra.Command {
 	var retries int
 	var grace time.Duration
 	var limits landing.Limits
-	var runID string
+	var runID, runsDir string
 	cmd := &cobra.Command{
 		Use:   "run --job SPEC",
 		Short: "Apply the landed change events of a stream to its Iceberg tables",
@@ -77,7 +77,7 @@ event's source time and now, and per table what was held back and why.`,
 					if spec.Source.Kind != jobspec.SourceTransformer {
 						return configErrorf("--run names a transformer run; job spec %s has source kind %s", spec.Stream, spec.Source.Kind)
 					}
-					return runTransformer(cmd.Context(), &c, spec, runID, maxEvents, log, &sum)
+					return runTransformer(cmd.Context(), &c, spec, runID, runsDir, maxEvents, log, &sum)
 				}
 				if spec.Source.Postgres != nil {
 					return runSQL(cmd.Context(), &c, spec, maxEvents, log, &sum)
@@ -121,6 +121,7 @@ event's source time and now, and per table what was held back and why.`,
 	c.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&runID, "run", "", "the transformer run to merge (source kind transformer): its folder under source.transformer.output")
+	f.StringVar(&runsDir, "runs", "", "read the transformer's runs from this local folder instead of the spec's source.transformer.output")
 	f.StringVar(&events, "events", "", "read landed events from this local folder (the landing bucket's root) instead of the job spec's S3 bucket")
 	f.IntVar(&maxEvents, "max-events", 0, "events per batch (default: the job spec's batch.max_events)")
 	f.Int64Var(&maxBytes, "max-bytes", 0, "event bytes per batch (default: the job spec's batch.max_bytes)")

@@ -33,8 +33,8 @@ trap pg_stop EXIT
 rm -rf "$dir/bin" "$dir/deploy" "$dir/landing" "$dir/state" "$dir/logs" "$dir/pg"
 mkdir -p "$dir/bin" "$dir/logs"
 
-say "building datasurface and merge-runner into $dir/bin (the first build of merge-runner compiles iceberg-go and arrow: a few minutes; later builds are cached)"
-go build -o "$dir/bin/" ./cmd/datasurface ./merge-runner
+say "building datasurface, merge-runner and mask-customers into $dir/bin (the first build of merge-runner compiles iceberg-go and arrow: a few minutes; later builds are cached)"
+go build -o "$dir/bin/" ./cmd/datasurface ./merge-runner ./merge-runner/cmd/mask-customers
 ds=$dir/bin/datasurface
 mr=$dir/bin/merge-runner
 
@@ -138,10 +138,31 @@ latest() {
 	' | column -s, -t
 }
 
+# transform RUN: the masking transformer's DAG, task by task, as Airflow
+# would run it: pin the snapshots it reads, run it (the image's command, as
+# the golden DAG lakehouse__masked_customers.py has it), merge its output.
+transform() {
+	local tjob=$dir/deploy/platforms/lakehouse/jobs/masked_customers.json
+	say "transformer masking.mask_customers, run $1: pinning its inputs, masking, merging the output (runs in $dir/runs)"
+	mrun inputs --job "$tjob" --run "$1" --runs "$dir/runs" --state "$dir/state" >"$dir/logs/inputs-$1.json"
+	DATASURFACE_RUN_ID=$1 DATASURFACE_RUN_DIR=$dir/runs/$1 DATASURFACE_JOB_SPEC=$(cat "$tjob") \
+		DATASURFACE_CATALOG_URI=sqlite:$dir/state/catalog.db DATASURFACE_WAREHOUSE=$dir/state/warehouse \
+		DATASURFACE_CREDENTIAL_MASK_SALT_PASSWORD=demo-salt \
+		"$dir/bin/mask-customers" --rename name=initials 2>>"$dir/logs/mask-customers.log"
+	mrun run --job "$tjob" --run "$1" --runs "$dir/runs" --state "$dir/state" >"$dir/logs/run-$1.json"
+	echo
+	local changed
+	changed=$(python3 -c 'import json,sys; s=json.loads(open(sys.argv[1]).read().splitlines()[-1]); print("%d inserted, %d updated, %d deleted" % (s["rows_inserted"], s["rows_updated"], s["rows_deleted"]))' "$dir/logs/run-$1.json")
+	echo "== masked_customers.customers (the transformer's output, merged like any store): $(mrun show --job "$tjob" --state "$dir/state" --table customers --limit 0 --format csv | tail -n +2 | wc -l) rows; this run: $changed"
+	mrun show --job "$tjob" --state "$dir/state" --table customers --limit 5
+}
+
 round 1
+transform demo-1
 say "round 2: a workload of $rate changes a second for $seconds s (inserts, status updates, deletes, new customers)"
 workload "$seconds" "$rate"
 round 2
+transform demo-2
 
 cat >&2 <<EOF
 
@@ -149,5 +170,6 @@ demo: done. The tables live in $dir/state (catalog.db: the SQLite catalog; wareh
       the landed events in $dir/landing, the rendered deploy tree in $dir/deploy.
       Look again:   $mr show --job $job --state $dir/state --table orders_history
       Status:       $mr status --job $job --state $dir/state
+      Masked:       $mr show --job $dir/deploy/platforms/lakehouse/jobs/masked_customers.json --state $dir/state --table customers
       Another round needs the PostgreSQL this script stopped; run it again to start afresh.
 EOF

@@ -86,3 +86,28 @@ with DAG(
         priority_weight=1,
         execution_timeout=timedelta(minutes=120),
     )
+    MergeRunner(
+        task_id="maintain_masked_customers",
+        image="datasurface/merge-runner:dev",
+        command=["merge-runner", "maintain", "--job", "env:DATASURFACE_JOB_SPEC"],
+        environment={
+            "DATASURFACE_JOB_SPEC": job_spec("jobs/masked_customers.json"),
+            "DATASURFACE_CATALOG_URI": "postgresql://catalog-db:5432/iceberg_catalog",
+            "DATASURFACE_S3_ENDPOINT": "http://minio:9000",
+            "DATASURFACE_S3_PATH_STYLE": "true",
+            "DATASURFACE_S3_REGION": "us-east-1",
+            "DATASURFACE_WAREHOUSE": "s3://warehouse/iceberg",
+        },
+        secrets=[
+            ("DATASURFACE_CATALOG_PASSWORD", "ds__catalog_rw", "password"),
+            ("DATASURFACE_CATALOG_USER", "ds__catalog_rw", "login"),
+            ("DATASURFACE_S3_PASSWORD", "ds__minio_keys", "password"),
+            ("DATASURFACE_S3_USER", "ds__minio_keys", "login"),
+        ],
+        auto_remove="success",
+        mount_tmp_dir=False,
+        network_mode="datasurface_quickstart",
+        pool="iceberg_lakehouse",
+        priority_weight=1,
+        execution_timeout=timedelta(minutes=120),
+    )

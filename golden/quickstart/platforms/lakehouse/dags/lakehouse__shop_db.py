@@ -49,7 +49,7 @@ with DAG(
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    tags=["datasurface", "platform:lakehouse", "datastore:shop_db", "team:sales", "capture:debezium_cdc", "workspace:audit", "workspace:storefront"],
+    tags=["datasurface", "platform:lakehouse", "datastore:shop_db", "team:sales", "capture:debezium_cdc", "workspace:audit", "workspace:masking", "workspace:storefront"],
     default_args={
         "owner": "sales",
         "retries": 3,
@@ -60,7 +60,7 @@ with DAG(
 ) as dag:
     # Documentation is model text: it is assigned here, never passed to DAG(),
     # which in Airflow 2.4 to 2.9.2 renders doc_md as a Jinja template.
-    dag.doc_md = "# shop_db on lakehouse\n\nCustomers and their orders, from the shop's PostgreSQL.\n\nDatastore **shop_db** of team **sales**, captured by debezium_cdc.\n\n- **customers** (live and history): One row per customer.\n- **orders** (live and history): One row per order; its status changes as it ships.\n\nServes: audit, storefront.\n"
+    dag.doc_md = "# shop_db on lakehouse\n\nCustomers and their orders, from the shop's PostgreSQL.\n\nDatastore **shop_db** of team **sales**, captured by debezium_cdc.\n\n- **customers** (live and history): One row per customer.\n- **orders** (live and history): One row per order; its status changes as it ships.\n\nServes: audit, masking, storefront.\n"
     capture = MergeRunner(
         task_id="capture",
         image="datasurface/merge-runner:dev",
