@@ -74,6 +74,8 @@ func exitCode(err error) int {
 		return exitBadInput
 	case errors.As(err, &ie):
 		return exitIncomplete
+	case errors.As(err, new(*differError)):
+		return exitDiffer
 	case errors.As(err, &ce), errors.As(err, &te):
 		return exitConfig
 	}
@@ -90,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &configError{err} })
-	root.AddCommand(newRunCmd(), newStatusCmd(), newMaintainCmd(), newShowCmd(), newValidateCmd(), newCaptureCmd(), newEnsureCmd(), newInputsCmd())
+	root.AddCommand(newRunCmd(), newStatusCmd(), newMaintainCmd(), newShowCmd(), newValidateCmd(), newCaptureCmd(), newEnsureCmd(), newInputsCmd(), newReconcileCmd())
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
