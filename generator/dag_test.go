@@ -276,6 +276,26 @@ func dagCases(t *testing.T) []dagCase {
 		}
 	}
 	cases = append(cases, dagCase{name: "quickstart/airflow2-kubernetes", m: qs})
+	// A migration on Airflow 2 in pods, and one switched (no reconcile).
+	for _, status := range []model.MigrationStatus{model.MigrationVerified, model.MigrationSwitched} {
+		m := loadExample(t, "enterprise")
+		setAirflow(m, 2, "kubernetes")
+		n := 0
+		for _, z := range m.Zones {
+			for _, tm := range z.Defs {
+				for _, w := range tm.Workspaces {
+					for gi := range w.Groups {
+						if mg := w.Groups[gi].Migration; mg != nil {
+							mg.Status = status
+							n++
+						}
+					}
+				}
+			}
+		}
+		require.Positive(t, n, "examples/enterprise has no migration")
+		cases = append(cases, dagCase{name: "enterprise/migration-" + string(status), m: m})
+	}
 	for _, v := range []int{2, 3} {
 		m := loadExample(t, "customer-cdc")
 		setAirflow(m, v, map[int]string{2: "kubernetes", 3: "docker"}[v])
@@ -317,7 +337,7 @@ func TestDAGsDescribeTheModel(t *testing.T) {
 			assertDAGs(t, c, trees[i], mine, covered)
 		})
 	}
-	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile", "network_mode", "capture->merge", "transformer", "schedule:assets"} {
+	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile", "network_mode", "capture->merge", "transformer", "schedule:assets", "merge->reconcile", "migration:switched"} {
 		assert.True(t, covered[want], "no DAG covered %s", want)
 	}
 }
@@ -326,6 +346,7 @@ var userinfoURL = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/\s"@]*@`)
 
 func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]dagDesc, covered map[string]bool) {
 	m := c.m
+	covered["migration:switched"] = covered["migration:switched"] || switchedMigrations(m)
 	g, err := model.BuildGraph(m)
 	require.NoError(t, err)
 	creds := runtimeNames(m)
@@ -433,6 +454,8 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 				for _, w := range s.Workspaces {
 					assert.Contains(t, d.Tags, "workspace:"+w)
 				}
+				d, recs, recEdges := splitReconcile(d)
+				assertReconciles(t, m, p, s, operator, recs, recEdges, covered)
 				embedded := ds.Capture.Kind == model.CaptureDebezium && ai.EmbeddedCDC()
 				if embedded {
 					// merge-runner capture lands the slot's changes, then the

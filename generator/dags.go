@@ -358,6 +358,21 @@ func (r *renderer) streamDAG(p *model.Platform, s *model.Stream, env runtimeEnv)
 		d.Tasks = []Task{c, t}
 		d.Edges = []Edge{{From: c.Var, To: t.Var}}
 	}
+	// Groups migrating off a legacy platform compare each merge's result
+	// with the legacy table: merge >> reconcile_<dataset>.
+	rs, err := r.reconcileTasks(p, s, env, t)
+	if err != nil {
+		return DAG{}, err
+	}
+	if len(rs) > 0 {
+		t.Var = "merge"
+		d.Tasks[len(d.Tasks)-1] = t
+		for i := range rs {
+			rs[i].PodName = podName(d.DagID, rs[i].TaskID)
+			d.Tasks = append(d.Tasks, rs[i])
+			d.Edges = append(d.Edges, Edge{From: t.Var, To: rs[i].Var})
+		}
+	}
 	return d, nil
 }
 

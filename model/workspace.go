@@ -50,6 +50,7 @@ type DatasetGroup struct {
 	Platform      Ref          `yaml:"platform,required" doc:"The platform that serves the group; moving a consumer between platforms is changing this line."`
 	Requirements  Requirements `yaml:"requirements,required" doc:"What the consumer needs."`
 	Sinks         []Sink       `yaml:"sinks" doc:"The datasets, as datastore.dataset or {dataset: datastore.dataset, deprecations_allowed: true}."`
+	Migration     *Migration   `yaml:"migration" doc:"The group's move off a legacy platform: the legacy platform, the legacy table of each sink and the status (shadow, verified, switched)."`
 }
 
 // Requirements are what a consumer needs from a platform.

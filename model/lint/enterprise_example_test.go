@@ -129,6 +129,7 @@ func TestEnterpriseExampleIsRich(t *testing.T) {
 	}
 	histories := map[string]map[model.HistoryMode]bool{"retail": {}, "finance": {}}
 	groupPlatforms := map[string]bool{}
+	migratingOff := map[string]bool{} // legacy platforms a group in shadow or verified runs beside
 	var crossZone, ackedDeprecation, outputSunkElsewhere bool
 	outputs := map[string]*model.Workspace{}
 	for _, z := range m.Zones {
@@ -176,6 +177,9 @@ func TestEnterpriseExampleIsRich(t *testing.T) {
 				for _, g := range w.Groups {
 					histories[z.Name][g.Requirements.History] = true
 					groupPlatforms[g.Platform.Name] = true
+					if mg := g.Migration; mg != nil && mg.Status.Reconciles() {
+						migratingOff[mg.LegacyPlatform.Name] = true
+					}
 					for _, s := range g.Sinks {
 						ackedDeprecation = ackedDeprecation || s.DeprecationsAllowed
 						if src := outputs[s.Datastore]; src != nil && src != w {
@@ -215,14 +219,15 @@ func TestEnterpriseExampleIsRich(t *testing.T) {
 	assert.True(t, outputSunkElsewhere, "a transformer's output sunk by another workspace")
 
 	// Platforms: Airflow 3 + docker, Airflow 2 + kubernetes with a namespace,
-	// and a legacy platform that still serves a group.
+	// and a legacy platform that still serves a group, beside the platform
+	// the group is moving to.
 	var af3docker, af2k8s, legacyServing bool
 	for _, p := range e.Platforms {
 		if ai := p.AirflowIceberg; ai != nil {
 			af3docker = af3docker || ai.Airflow.Version == 3 && ai.Airflow.Operator == "docker"
 			af2k8s = af2k8s || ai.Airflow.Version == 2 && ai.Airflow.Operator == "kubernetes" && ai.Airflow.Namespace != ""
 		}
-		if p.Kind == model.PlatformLegacy && groupPlatforms[p.Name] {
+		if p.Kind == model.PlatformLegacy && (groupPlatforms[p.Name] || migratingOff[p.Name]) {
 			legacyServing = true
 		}
 	}

@@ -51,6 +51,7 @@ func Lint(m *model.Model) []Problem {
 		(*linter).consumers,
 		(*linter).platforms,
 		(*linter).transformers,
+		(*linter).migrations,
 	}
 	// The families run concurrently, each with its own linter; their
 	// problems are joined in the order above, so that the (stable) sort

@@ -49,7 +49,7 @@ with DAG(
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    tags=["datasurface", "platform:lakehouse", "datastore:ledger_db", "team:ledger", "capture:debezium_cdc", "workspace:credit_risk"],
+    tags=["datasurface", "platform:lakehouse", "datastore:ledger_db", "team:ledger", "capture:debezium_cdc", "workspace:credit_risk", "workspace:regulatory_reporting"],
     default_args={
         "owner": "ledger",
         "retries": 3,
@@ -60,8 +60,8 @@ with DAG(
 ) as dag:
     # Documentation is model text: it is assigned here, never passed to DAG(),
     # which in Airflow 2.4 to 2.9.2 renders doc_md as a Jinja template.
-    dag.doc_md = "# ledger_db_accounts on lakehouse\n\nThe general ledger and card settlements, captured change by change.\n\nDatastore **ledger_db** of team **ledger**, captured by debezium_cdc.\n\n- **accounts** (live): The chart of accounts.\n\nServes: credit_risk.\n"
-    MergeRunner(
+    dag.doc_md = "# ledger_db_accounts on lakehouse\n\nThe general ledger and card settlements, captured change by change.\n\nDatastore **ledger_db** of team **ledger**, captured by debezium_cdc.\n\n- **accounts** (live): The chart of accounts.\n\nServes: credit_risk, regulatory_reporting.\n"
+    merge = MergeRunner(
         task_id="merge",
         image="registry.meridian.internal/datasurface/merge-runner:1.4.2",
         command=["merge-runner", "run", "--job", "env:DATASURFACE_JOB_SPEC"],
@@ -88,3 +88,31 @@ with DAG(
             Asset(name="lakehouse.ledger_db.accounts", uri="iceberg://lakehouse/ledger_db/accounts"),
         ],
     )
+    reconcile_1 = MergeRunner(
+        task_id="reconcile",
+        image="registry.meridian.internal/datasurface/merge-runner:1.4.2",
+        command=["merge-runner", "reconcile", "--job", "env:DATASURFACE_JOB_SPEC", "--table", "accounts", "--legacy-table", "ledger.accounts"],
+        environment={
+            "DATASURFACE_JOB_SPEC": job_spec("jobs/ledger_db_accounts.json"),
+            "DATASURFACE_CATALOG_URI": "postgresql://iceberg-catalog.dublin.meridian.internal:5432/iceberg_catalog",
+            "DATASURFACE_LEGACY_URI": "postgresql://reporting-dw.dublin.meridian.internal:5432/reporting",
+            "DATASURFACE_S3_ENDPOINT": "http://minio.dublin.meridian.internal:9000",
+            "DATASURFACE_S3_PATH_STYLE": "true",
+            "DATASURFACE_S3_REGION": "eu-west-1",
+            "DATASURFACE_WAREHOUSE": "s3://warehouse/iceberg",
+        },
+        secrets=[
+            ("DATASURFACE_CATALOG_PASSWORD", "ds__lakehouse_catalog_rw", "password"),
+            ("DATASURFACE_CATALOG_USER", "ds__lakehouse_catalog_rw", "login"),
+            ("DATASURFACE_LEGACY_PASSWORD", "ds__reporting_warehouse_ro", "password"),
+            ("DATASURFACE_LEGACY_USER", "ds__reporting_warehouse_ro", "login"),
+            ("DATASURFACE_S3_PASSWORD", "ds__minio_keys", "password"),
+            ("DATASURFACE_S3_USER", "ds__minio_keys", "login"),
+        ],
+        auto_remove="success",
+        mount_tmp_dir=False,
+        pool="iceberg_lakehouse",
+        priority_weight=4,
+        execution_timeout=timedelta(minutes=30),
+    )
+    merge >> reconcile_1

@@ -4,6 +4,12 @@
 
 CREATE SCHEMA IF NOT EXISTS "lakehouse"."regulatory_reporting";
 
+CREATE OR REPLACE VIEW "lakehouse"."regulatory_reporting"."accounts"
+COMMENT 'The chart of accounts.'
+SECURITY DEFINER AS
+SELECT "account_code", "description", "account_type"
+FROM "lakehouse"."ledger_db"."accounts";
+
 CREATE OR REPLACE VIEW "lakehouse"."regulatory_reporting"."journal_entries"
 COMMENT 'Every posting to the ledger. Before results are published it is inside information.'
 SECURITY DEFINER AS
