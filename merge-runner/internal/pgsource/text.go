@@ -9,7 +9,6 @@ import (
 
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -80,34 +79,26 @@ func TextValue(c *jobspec.Column, b []byte) (row.Value, error) {
 			return row.Value{}, fmt.Errorf("bytea hex: %w", err)
 		}
 		return row.Binary(string(raw)), nil
-	case "date":
-		t, err := time.Parse("2006-01-02", s)
-		if err != nil {
-			return row.Value{}, fmt.Errorf("%q is not a date this reads (ISO, years 1-9999)", s)
-		}
-		return row.Date(int32(t.Unix() / 86400)), nil
-	case "time":
-		t, err := time.Parse("15:04:05.999999", s)
-		if err != nil {
-			return row.Value{}, fmt.Errorf("%q is not a time", s)
-		}
-		return row.Time(int64(t.Hour())*3_600_000_000 + int64(t.Minute())*60_000_000 + int64(t.Second())*1_000_000 + int64(t.Nanosecond()/1000)), nil
-	case "timestamp":
-		t, err := time.Parse("2006-01-02 15:04:05.999999", s)
-		if err != nil {
-			return row.Value{}, fmt.Errorf("%q is not a timestamp this reads (ISO, years 1-9999)", s)
-		}
-		return row.Timestamp(t.UnixMicro()), nil
-	case "timestamptz":
-		t, err := time.Parse("2006-01-02 15:04:05.999999Z07", s)
-		if err != nil {
-			if t, err = time.Parse("2006-01-02 15:04:05.999999Z07:00", s); err != nil {
-				return row.Value{}, fmt.Errorf("%q is not a timestamp with time zone this reads (ISO, UTC)", s)
-			}
-		}
-		return row.TimestampTZ(t.UnixMicro()), nil
+	case "date", "time", "timestamp", "timestamptz":
+		return temporal(c.Type, isoFromText(c.Type, s))
 	}
 	return row.Value{}, fmt.Errorf("a %s value is not read from text: read its to_jsonb form", c.Type)
+}
+
+// isoFromText turns PostgreSQL's text output of a date or time type (ISO
+// DateStyle, a UTC session) into the ISO form to_jsonb writes, which
+// temporal reads: a space for the T, and an offset like +00 as +00:00.
+func isoFromText(typ, s string) string {
+	if typ != "timestamp" && typ != "timestamptz" {
+		return s
+	}
+	s = strings.Replace(s, " ", "T", 1)
+	if typ == "timestamptz" {
+		if i := strings.LastIndexAny(s, "+-"); i > len("2006-01-02") && len(s)-i == 3 {
+			s += ":00"
+		}
+	}
+	return s
 }
 
 // IsNested says whether a column's values are read with JSONValue.
