@@ -16,11 +16,9 @@ import (
 
 // ensureSummary is the line ensure prints: one JSON object.
 type ensureSummary struct {
-	Status   string         `json:"status"` // ok or failed
-	ExitCode int            `json:"exit_code"`
-	Error    string         `json:"error,omitempty"`
-	Stream   string         `json:"stream"`
-	Tables   []ensuredTable `json:"tables"`
+	outcome
+	Stream string         `json:"stream"`
+	Tables []ensuredTable `json:"tables"`
 }
 
 // ensuredTable is what ensure did to one table.
@@ -60,7 +58,7 @@ column. Prints one line of JSON on stdout: per table what was done
 (created, evolved with the evolutions, or unchanged).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sum := ensureSummary{Status: "ok", Tables: []ensuredTable{}}
+			sum := ensureSummary{Tables: []ensuredTable{}}
 			err := func() error {
 				spec, err := c.spec()
 				if err != nil {
@@ -84,14 +82,7 @@ column. Prints one line of JSON on stdout: per table what was done
 				}
 				return nil
 			}()
-			if err != nil {
-				sum.Status, sum.ExitCode, sum.Error = "failed", exitCode(err), err.Error()
-			}
-			writeJSONLine(cmd.OutOrStdout(), sum)
-			if err != nil {
-				return &reportedError{err}
-			}
-			return nil
+			return report(cmd.OutOrStdout(), nil, "", &sum.outcome, &sum, err)
 		},
 	}
 	c.register(cmd)

@@ -18,12 +18,10 @@ import (
 
 // inputsSummary is the line inputs prints: one JSON object.
 type inputsSummary struct {
-	Status   string `json:"status"` // ok or failed
-	ExitCode int    `json:"exit_code"`
-	Error    string `json:"error,omitempty"`
-	Stream   string `json:"stream"`
-	RunID    string `json:"run_id"`
-	RunDir   string `json:"run_dir,omitempty"`
+	outcome
+	Stream string `json:"stream"`
+	RunID  string `json:"run_id"`
+	RunDir string `json:"run_dir,omitempty"`
 	// Pinned is false when the run's _inputs.json was there already (a
 	// retried task): its inputs are kept.
 	Pinned bool                 `json:"pinned"`
@@ -76,17 +74,7 @@ has the contract.`,
 				log.Info("inputs", "run", runID, "pinned", pinned, "inputs", len(in.Inputs))
 				return nil
 			}()
-			sum.ExitCode = exitCode(err)
-			sum.Status = "ok"
-			if err != nil {
-				sum.Status, sum.Error = "failed", err.Error()
-				log.Error("inputs failed", "error", err.Error(), "exit_code", sum.ExitCode)
-			}
-			writeJSONLine(cmd.OutOrStdout(), sum)
-			if err != nil {
-				return &reportedError{err}
-			}
-			return nil
+			return report(cmd.OutOrStdout(), log, "inputs failed", &sum.outcome, &sum, err)
 		},
 	}
 	c.register(cmd)

@@ -11,9 +11,7 @@ import (
 
 // maintainSummary is the last line maintain prints: one JSON object.
 type maintainSummary struct {
-	Status          string           `json:"status"` // ok or failed
-	ExitCode        int              `json:"exit_code"`
-	Error           string           `json:"error,omitempty"`
+	outcome
 	Stream          string           `json:"stream"`
 	DurationSeconds float64          `json:"duration_seconds"`
 	Tables          []maintainedInfo `json:"tables"`
@@ -70,17 +68,7 @@ and what was done; the exit code is that of the worst failure.`,
 				return err
 			}()
 			sum.DurationSeconds = time.Since(started).Seconds()
-			sum.ExitCode = exitCode(err)
-			sum.Status = "ok"
-			if err != nil {
-				sum.Status, sum.Error = "failed", err.Error()
-				log.Error("maintenance failed", "error", err.Error(), "exit_code", sum.ExitCode)
-			}
-			writeJSONLine(cmd.OutOrStdout(), sum)
-			if err != nil {
-				return &reportedError{err}
-			}
-			return nil
+			return report(cmd.OutOrStdout(), log, "maintenance failed", &sum.outcome, &sum, err)
 		},
 	}
 	c.register(cmd)

@@ -20,9 +20,7 @@ import (
 
 // summary is the last line a run prints: one JSON object.
 type summary struct {
-	Status          string   `json:"status"` // ok or failed
-	ExitCode        int      `json:"exit_code"`
-	Error           string   `json:"error,omitempty"`
+	outcome
 	Stream          string   `json:"stream"`
 	Events          int64    `json:"events"`
 	RowsInserted    int64    `json:"rows_inserted"`
@@ -105,17 +103,7 @@ event's source time and now, and per table what was held back and why.`,
 				return err
 			}()
 			sum.DurationSeconds = time.Since(started).Seconds()
-			sum.ExitCode = exitCode(err)
-			sum.Status = "ok"
-			if err != nil {
-				sum.Status, sum.Error = "failed", err.Error()
-				log.Error("run failed", "error", err.Error(), "exit_code", sum.ExitCode)
-			}
-			writeJSONLine(cmd.OutOrStdout(), sum)
-			if err != nil {
-				return &reportedError{err}
-			}
-			return nil
+			return report(cmd.OutOrStdout(), log, "run failed", &sum.outcome, &sum, err)
 		},
 	}
 	c.register(cmd)
@@ -162,6 +150,32 @@ func (s *summary) warn(tables []merge.TableStats, where string) {
 			s.Warnings = append(s.Warnings, t.Table+": "+w+where)
 		}
 	}
+}
+
+// outcome opens every command's JSON summary: ok or failed, the exit code
+// and the error.
+type outcome struct {
+	Status   string `json:"status"` // ok or failed
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+}
+
+// report ends a command: it sets o from err, logs a failure as failed (when
+// log is given), prints sum, which holds o, as the last line on w, and
+// returns err marked as reported. Pass sum by pointer: it is printed after o is set.
+func report(w io.Writer, log *slog.Logger, failed string, o *outcome, sum any, err error) error {
+	o.Status, o.ExitCode, o.Error = "ok", exitCode(err), ""
+	if err != nil {
+		o.Status, o.Error = "failed", err.Error()
+		if log != nil {
+			log.Error(failed, "error", err.Error(), "exit_code", o.ExitCode)
+		}
+	}
+	writeJSONLine(w, sum)
+	if err != nil {
+		return &reportedError{err}
+	}
+	return nil
 }
 
 func writeJSONLine(w io.Writer, v any) {
