@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ func (e *differError) Error() string {
 func newReconcileCmd() *cobra.Command {
 	var c common
 	var name, legacy, format, tsPrec, freshness string
+	var quiet bool
 	var opts reconcile.Options
 	cmd := &cobra.Command{
 		Use:   "reconcile --job SPEC --table T --legacy-table SCHEMA.TABLE [--timestamp-precision ms] [--float-epsilon E] [--trim-text] [--freshness-column C] [--format markdown|json]",
@@ -53,7 +55,15 @@ floats that close, --trim-text ignores trailing spaces. --freshness-column
 reports each side's newest value and how far the new table is behind.
 Prints markdown (a summary, then up to --max-diffs differing keys) or JSON.
 Exits 0 when the tables agree within the tolerances, 1 when they do not,
-2 on a configuration error. The new table is held in memory and sorted.`,
+2 on a configuration error.
+
+Both tables are read once, at the same time. Each row is hashed into a key
+range (about 50,000 rows each, sized from the Iceberg table's row count) and
+spilled to a file under --spill-dir (default $TMPDIR; it needs about the
+size of both tables, and is removed at the end); then only the key ranges
+whose hashes differ are read back and compared row by row. Memory is
+bounded by a key range, not by the tables. Progress goes to stderr
+(--quiet silences it).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := c.spec()
@@ -111,6 +121,13 @@ Exits 0 when the tables agree within the tolerances, 1 when they do not,
 			}
 
 			// The legacy table read as if it were the spec table's source.
+			opts.ExpectedRows = totalRecords(tbl)
+			if !quiet {
+				errw := cmd.ErrOrStderr()
+				opts.Progress = func(format string, args ...any) {
+					fmt.Fprintf(errw, "reconcile %s: "+format+"\n", append([]any{t.Name}, args...)...)
+				}
+			}
 			lt := *t
 			lt.SourceTable = legacy
 			legacyScan := func(fn func([]row.Value) error) error {
@@ -160,9 +177,20 @@ Exits 0 when the tables agree within the tolerances, 1 when they do not,
 	f.StringVar(&freshness, "freshness-column", "", "report the newest value of this column on each side")
 	f.StringVar(&format, "format", "markdown", "markdown or json")
 	f.IntVar(&opts.MaxDiffs, "max-diffs", 20, "differing keys to list at most (the counts cover all)")
+	f.StringVar(&opts.SpillDir, "spill-dir", "", "folder for the rows spilled while comparing, about both tables' size (default $TMPDIR)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	_ = cmd.MarkFlagRequired("table")
 	_ = cmd.MarkFlagRequired("legacy-table")
 	return cmd
+}
+
+// totalRecords is the rows in tbl's data files (Iceberg's total-records,
+// before deletes): an estimate that sizes the key ranges.
+func totalRecords(tbl *table.Table) int64 {
+	if snap := tbl.CurrentSnapshot(); snap != nil && snap.Summary != nil {
+		return num(snap.Summary.Properties["total-records"])
+	}
+	return 0
 }
 
 // liveTable is the spec's live table of that name.

@@ -204,8 +204,9 @@ UPDATE $T SET updated = '2026-11-24 18:00:01+00', code = 'Q' WHERE id = 3`)
 		assert.Equal(t, exitDiffer, code)
 		fr := m["freshness"].(map[string]any)
 		assert.Equal(t, "updated", fr["column"])
-		assert.Equal(t, "2026-11-25 10:30:00Z", fr["legacy_newest"])
-		assert.Equal(t, "2026-11-25 09:30:00Z", fr["new_newest"])
+		// RFC 3339's date-time (section 5.6), what a monitor parses.
+		assert.Equal(t, "2026-11-25T10:30:00Z", fr["legacy_newest"])
+		assert.Equal(t, "2026-11-25T09:30:00Z", fr["new_newest"])
 		assert.EqualValues(t, 3600, fr["behind_seconds"])
 		_, out, _ := e.reconcile(t, "--legacy-table", lt, "--freshness-column", "updated")
 		assert.Contains(t, out, "The new table is 1h0m0s behind the legacy one")
@@ -234,4 +235,100 @@ UPDATE $T SET updated = '2026-11-24 18:00:01+00', code = 'Q' WHERE id = 3`)
 		assert.Equal(t, exitConfig, code)
 		assert.Contains(t, stderr, envLegacyURI)
 	})
+}
+
+// Every type a snapshot reads (README's source-type table), through a real
+// PostgreSQL and a real Iceberg table: a legacy copy equal to the source is
+// equal (each type reads back from Iceberg as it was read from PostgreSQL),
+// and one column changed in one row is reported as that column, for each.
+func TestReconcileEveryType(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	_, err = conn.Exec(ctx, `CREATE TYPE pt AS (x float8, y float8);
+CREATE TABLE things (id int8, code char(3), flag boolean, small int2, medium int4, ratio float4, score float8,
+  price numeric(12,2), big numeric(38,4), name varchar(20), notes text, born date, opens time, seen_at timestamp,
+  created_at timestamptz, ref uuid, blob bytea, doc json, docb jsonb, tags text[], nums int4[], attrs jsonb, point pt,
+  PRIMARY KEY (code, id));
+INSERT INTO things VALUES
+ (1, 'ab', true, -32768, 2147483647, 1.5, -2.25e300, 12345678.90, -99999999999999999999999999999999.9999, 'Zoë', E'line\nnext "q"',
+  '1900-02-28', '23:59:59.999999', '2024-03-01 10:15:30.123456', '1969-12-31 23:59:59.5+00', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+  '\x00ff10', '{"b": [1, 2.50], "a": null}', '{"b": [1, 2.50], "a": null}', ARRAY['x', NULL, 'y'], ARRAY[1, NULL, -3],
+  '{"k": "v", "n": null}', ROW(1.5, NULL)),
+ (2, 'B', NULL, NULL, NULL, 'NaN', 'Infinity', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{}', NULL, NULL, NULL),
+ (3, 'ab', false, 0, 0, -0.0, 0, 0, 0.0001, '', '', '2099-12-31', '00:00', '1970-01-01', '2038-01-19 03:14:08+00',
+  '00000000-0000-0000-0000-000000000000', '\x', '[]', '[]', ARRAY[]::text[], ARRAY[]::int4[], '{}', ROW(NULL, NULL));
+CREATE SCHEMA legacy;`)
+	require.NoError(t, err)
+	nullable := func(c jobspec.Column) jobspec.Column { c.Nullable = true; return c }
+	spec := &jobspec.Spec{
+		Version: 1, Platform: "lake", Stream: "shop", Datastore: "shop",
+		Source: jobspec.Source{Kind: jobspec.SourceSnapshot, Postgres: &jobspec.PostgresSource{Container: "pg", Credential: "reader"}},
+		Target: jobspec.Target{Catalog: "lake", CatalogKind: "sql", Namespace: "shop"},
+		Tables: []jobspec.Table{{Dataset: "things", SourceTable: "public.things", Name: "things", Mode: jobspec.ModeLive,
+			PrimaryKey: []string{"code", "id"}, WriteMode: "merge_on_read", Columns: []jobspec.Column{
+				{Name: "id", Type: "int64"}, {Name: "code", Type: "char", Length: 3},
+				nullable(jobspec.Column{Name: "flag", Type: "boolean"}), nullable(jobspec.Column{Name: "small", Type: "int16"}),
+				nullable(jobspec.Column{Name: "medium", Type: "int32"}), nullable(jobspec.Column{Name: "ratio", Type: "float32"}),
+				nullable(jobspec.Column{Name: "score", Type: "float64"}), nullable(jobspec.Column{Name: "price", Type: "decimal", Precision: 12, Scale: 2}),
+				nullable(jobspec.Column{Name: "big", Type: "decimal", Precision: 38, Scale: 4}), nullable(jobspec.Column{Name: "name", Type: "varchar", Length: 20}),
+				nullable(jobspec.Column{Name: "notes", Type: "text"}), nullable(jobspec.Column{Name: "born", Type: "date"}),
+				nullable(jobspec.Column{Name: "opens", Type: "time"}), nullable(jobspec.Column{Name: "seen_at", Type: "timestamp"}),
+				nullable(jobspec.Column{Name: "created_at", Type: "timestamptz"}), nullable(jobspec.Column{Name: "ref", Type: "uuid"}),
+				nullable(jobspec.Column{Name: "blob", Type: "binary"}), nullable(jobspec.Column{Name: "doc", Type: "json"}),
+				nullable(jobspec.Column{Name: "docb", Type: "json"}),
+				nullable(jobspec.Column{Name: "tags", Type: "list", Element: &jobspec.Column{Name: "element", Type: "text", Nullable: true}}),
+				nullable(jobspec.Column{Name: "nums", Type: "list", Element: &jobspec.Column{Name: "element", Type: "int32", Nullable: true}}),
+				nullable(jobspec.Column{Name: "attrs", Type: "map", Key: &jobspec.Column{Name: "key", Type: "text"}, Value: &jobspec.Column{Name: "value", Type: "text", Nullable: true}}),
+				nullable(jobspec.Column{Name: "point", Type: "struct", Fields: []jobspec.Column{{Name: "x", Type: "float64", Nullable: true}, {Name: "y", Type: "float64", Nullable: true}}}),
+			}}},
+		Batch: jobspec.Batch{MaxEvents: 100000},
+	}
+	f := newFixture(t, spec)
+	t.Setenv(envCatalogURI, "")
+	t.Setenv(envWarehouse, "")
+	t.Setenv(envSourceURI, dsn)
+	t.Setenv(envLegacyURI, "")
+	code, out, stderr := f.run(t, "run", "--job", f.job, "--state", f.state)
+	require.Equal(t, exitOK, code, "stdout: %s\nstderr: %s", out, stderr)
+
+	reconcileJSON := func(t *testing.T, name, change string) (int, map[string]any) {
+		t.Helper()
+		_, err := conn.Exec(ctx, `CREATE TABLE legacy.`+name+` (LIKE things INCLUDING ALL);
+INSERT INTO legacy.`+name+` SELECT * FROM things;`+change)
+		require.NoError(t, err)
+		code, out, stderr := f.run(t, "reconcile", "--job", f.job, "--state", f.state, "--table", "things",
+			"--legacy-table", "legacy."+name, "--format", "json", "--quiet")
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(out), &m), "stdout: %s\nstderr: %s", out, stderr)
+		return code, m
+	}
+	code, m := reconcileJSON(t, "same", "")
+	require.Equal(t, exitOK, code, "%v", m)
+	assert.EqualValues(t, 3, m["matching_rows"])
+
+	for col, set := range map[string]string{
+		"flag": "false", "small": "1", "medium": "1", "ratio": "2.5", "score": "3", "price": "1.01", "big": "1",
+		"name": "'Zoe'", "notes": "'line'", "born": "born + 1", "opens": "'12:00'",
+		"seen_at": "seen_at + interval '1 microsecond'", "created_at": "created_at + interval '1 microsecond'",
+		"ref": "'b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'", "blob": `'\x00ff11'`, "doc": `'{"a": 1}'`, "docb": `'{"a": 1}'`,
+		"tags": "ARRAY['x', NULL, 'z']", "nums": "ARRAY[1, NULL, 3]", "attrs": `'{"k": "w", "n": null}'`, "point": "ROW(1.5, 2)",
+	} {
+		t.Run(col, func(t *testing.T) {
+			code, m := reconcileJSON(t, "c_"+col, "UPDATE legacy.c_"+col+" SET "+col+" = "+set+" WHERE id = 1")
+			assert.Equal(t, exitDiffer, code)
+			assert.EqualValues(t, 1, m["changed"])
+			assert.EqualValues(t, 2, m["matching_rows"])
+			assert.Equal(t, map[string]any{col: float64(1)}, m["changed_by_column"])
+			diffs := m["diffs"].([]any)
+			require.Len(t, diffs, 1)
+			d := diffs[0].(map[string]any)
+			assert.Equal(t, map[string]any{"code": "ab ", "id": float64(1)}, d["key"])
+			c := d["columns"].([]any)[0].(map[string]any)
+			assert.Equal(t, col, c["column"])
+			assert.NotEqual(t, c["legacy"], c["new"])
+		})
+	}
 }

@@ -4,16 +4,24 @@
 // a legacy copy differs by design (timestamp precision, float rounding,
 // text padding), and how far the new table is behind (freshness).
 //
-// The legacy side streams in key order; the new side is read whole and
-// sorted by key, so memory is bounded by the new table, not by a key range.
+// Both sides are read once, at the same time; their rows are hashed by key
+// range and spilled to disk, and only the key ranges whose hashes differ are
+// read back and compared row by row, so memory is bounded by a key range,
+// not by the tables.
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
@@ -39,6 +47,16 @@ type Options struct {
 	// MaxDiffs is how many differing keys the report lists (the counts
 	// cover them all).
 	MaxDiffs int
+	// SpillDir is the folder both sides' rows are spilled to while the
+	// comparison runs (about the size of the two tables); "" is the
+	// system's temporary folder.
+	SpillDir string
+	// ExpectedRows (the larger side's row count, or an estimate) and
+	// RangeRows (DefaultRangeRows when 0) size the key ranges.
+	ExpectedRows int64
+	RangeRows    int
+	// Progress, when set, hears what each phase did.
+	Progress func(format string, args ...any)
 }
 
 // Diff kinds.
@@ -74,26 +92,50 @@ type Freshness struct {
 
 // Report is the outcome of a comparison.
 type Report struct {
-	Table       string
-	KeyColumns  []string
-	LegacyRows  int64
-	NewRows     int64
-	Matching    int64 // keys on both sides whose rows agree
-	OnlyLegacy  int64
-	OnlyNew     int64
-	Changed     int64
-	Diffs       []Diff // the first MaxDiffs, in key order
-	Freshness   *Freshness
-	Options     Options
-	ChangedCols map[string]int64 // per column, how many rows differ in it
+	Table      string
+	KeyColumns []string
+	LegacyRows int64
+	NewRows    int64
+	Matching   int64 // keys on both sides whose rows agree
+	OnlyLegacy int64
+	OnlyNew    int64
+	Changed    int64
+	Diffs      []Diff // the first MaxDiffs, in key order
+	Freshness  *Freshness
+	// KeyRanges is how many ranges the keys were hashed into, and
+	// KeyRangesDiffering how many of them had to be compared row by row.
+	KeyRanges, KeyRangesDiffering int
+	Options                       Options
+	ChangedCols                   map[string]int64 // per column, how many rows differ in it
 }
 
 // Equal says whether the tables agree within the tolerances.
 func (r *Report) Equal() bool { return r.OnlyLegacy == 0 && r.OnlyNew == 0 && r.Changed == 0 }
 
-// Compare reads both sides of t and compares them. legacy must stream in
-// key order (row.CompareKeys); an out-of-order key is an error. current
-// may come in any order: it is held and sorted.
+// How rows are spread over key ranges: a key's range and cell are the top
+// bits of the hash of its encoding, so both sides, whatever order they come
+// in, put a key in the same place.
+const (
+	// DefaultRangeRows is the rows a key range is sized to hold.
+	DefaultRangeRows = 50_000
+	maxRanges        = 4096
+	cellBits         = 6 // a range's cells: each has its own count and hash sum
+	cellsPerRange    = 1 << cellBits
+	spillBudget      = 32 << 20 // bytes of chunks filling per side
+)
+
+// errStopped ends one side's read when the other failed.
+var errStopped = errors.New("reconcile: stopped")
+
+// Compare reads both sides of t, each once and at the same time, and
+// compares them. Every row is hashed into a cell of its key range (a count
+// and a sum of row hashes per cell) and spilled to a file under
+// opts.SpillDir; then only the ranges with a cell whose counts or sums
+// differ are read back and compared row by row, by type, within the
+// tolerances. Memory is bounded by a key range, not by the tables.
+//
+// legacy must stream in key order (row.CompareKeys), which proves its keys
+// unique; current may come in any order.
 func Compare(t *jobspec.Table, legacy, current Scan, opts Options) (*Report, error) {
 	if len(t.PrimaryKey) == 0 {
 		return nil, fmt.Errorf("table %s has no primary key: reconcile matches rows by key", t.Name)
@@ -117,109 +159,319 @@ func Compare(t *jobspec.Table, legacy, current Scan, opts Options) (*Report, err
 	if opts.FloatEpsilon < 0 || math.IsNaN(opts.FloatEpsilon) {
 		return nil, fmt.Errorf("float epsilon %v: use 0 or a positive number", opts.FloatEpsilon)
 	}
-	rep := &Report{Table: t.Name, KeyColumns: t.PrimaryKey, Options: opts, ChangedCols: map[string]int64{}}
-	var fr *Freshness
-	if fresh >= 0 {
-		fr = &Freshness{Column: opts.FreshnessColumn}
-		rep.Freshness = fr
+	ranges := rangesFor(opts)
+	rep := &Report{Table: t.Name, KeyColumns: t.PrimaryKey, Options: opts, ChangedCols: map[string]int64{}, KeyRanges: ranges}
+	dir, err := os.MkdirTemp(opts.SpillDir, "reconcile-")
+	if err != nil {
+		return nil, fmt.Errorf("reconcile spill folder: %w; --spill-dir names a folder with room for both tables", err)
 	}
-	key := func(r []row.Value) []row.Value {
-		k := make([]row.Value, len(keyIdx))
-		for i, j := range keyIdx {
-			k[i] = r[j]
-		}
-		return k
+	defer func() { _ = os.RemoveAll(dir) }()
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string, ...any) {}
 	}
 
-	// The new side, sorted by key.
-	var rows [][]row.Value
-	var keys [][]row.Value
-	err := current(func(r []row.Value) error {
-		if len(r) != len(t.Columns) {
-			return fmt.Errorf("new table %s: a row of %d columns, the spec has %d", t.Name, len(r), len(t.Columns))
-		}
-		c := make([]row.Value, len(r))
-		for i, v := range r {
-			c[i] = own(v)
-		}
-		rows = append(rows, c)
-		keys = append(keys, key(c))
-		if fr != nil {
-			fr.New = newest(fr.New, c[fresh])
-		}
-		return nil
-	})
+	// Phase 1: both sides at once, hashed into cells and spilled.
+	began := time.Now()
+	lp, err := newPass(t, "legacy table", keyIdx, fresh, ranges, dir, opts)
 	if err != nil {
 		return nil, err
 	}
-	order := make([]int, len(rows))
-	for i := range order {
-		order[i] = i
+	defer lp.sp.close()
+	np, err := newPass(t, "new table", keyIdx, fresh, ranges, dir, opts)
+	if err != nil {
+		return nil, err
 	}
-	slices.SortFunc(order, func(a, b int) int { return row.CompareKeys(keys[a], keys[b]) })
-	rep.NewRows = int64(len(rows))
+	defer np.sp.close()
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	var lerr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if lerr = lp.read(legacy, true, &stop); lerr != nil {
+			stop.Store(true)
+		}
+	}()
+	np.fromIceberg = true
+	nerr := np.read(current, false, &stop)
+	if nerr != nil {
+		stop.Store(true)
+	}
+	wg.Wait()
+	for _, e := range []error{lerr, nerr} {
+		if e != nil && !errors.Is(e, errStopped) {
+			return nil, e
+		}
+	}
+	rep.LegacyRows, rep.NewRows = lp.sp.rows, np.sp.rows
+	progress("read %d legacy and %d new rows into %d key ranges in %s", rep.LegacyRows, rep.NewRows, ranges, time.Since(began).Round(time.Millisecond))
 
-	addDiff := func(d Diff) {
-		if len(rep.Diffs) < opts.MaxDiffs {
-			rep.Diffs = append(rep.Diffs, d)
-		}
-	}
-	next := 0 // the next new row (in order) not yet matched
-	var prev []row.Value
-	err = legacy(func(r []row.Value) error {
-		if len(r) != len(t.Columns) {
-			return fmt.Errorf("legacy table: a row of %d columns, the spec has %d", len(r), len(t.Columns))
-		}
-		rep.LegacyRows++
-		k := key(r)
-		if prev != nil && row.CompareKeys(prev, k) >= 0 {
-			return fmt.Errorf("legacy table: key %v follows %v: the rows are not in key order, or the key is not unique", k, prev)
-		}
-		prev = k
-		if fr != nil {
-			fr.Legacy = newest(fr.Legacy, r[fresh])
-		}
-		for next < len(order) && row.CompareKeys(keys[order[next]], k) < 0 {
-			rep.OnlyNew++
-			addDiff(Diff{Kind: OnlyNew, Key: keys[order[next]]})
-			next++
-		}
-		if next == len(order) || row.CompareKeys(keys[order[next]], k) > 0 {
-			rep.OnlyLegacy++
-			addDiff(Diff{Kind: OnlyLegacy, Key: k})
-			return nil
-		}
-		n := rows[order[next]]
-		next++
-		var cols []ColumnDiff
-		for i := range t.Columns {
-			if !equal(r[i], n[i], opts) {
-				cols = append(cols, ColumnDiff{Column: t.Columns[i].Name, Legacy: r[i], New: n[i]})
-				rep.ChangedCols[t.Columns[i].Name]++
+	// Phase 2: the ranges whose hashes differ, row by row.
+	began = time.Now()
+	cols := len(t.Columns)
+	var buf []byte
+	for rng := range ranges {
+		var mask uint64
+		for c := range cellsPerRange {
+			cell := rng*cellsPerRange + c
+			if lp.count[cell] != np.count[cell] || lp.sum[cell] != np.sum[cell] {
+				mask |= 1 << c
+			} else {
+				rep.Matching += lp.count[cell]
 			}
 		}
-		if len(cols) == 0 {
-			rep.Matching++
-			return nil
+		if mask == 0 {
+			continue
 		}
-		rep.Changed++
-		addDiff(Diff{Kind: Changed, Key: k, Columns: cols})
-		return nil
-	})
+		rep.KeyRangesDiffering++
+		want := func(c uint32) bool { return mask&(1<<c) != 0 }
+		byKey := map[string][]row.Value{}
+		if buf, err = np.sp.each(rng, want, buf, func(_ uint32, enc []byte) error {
+			vals, err := decodeRow(enc, cols)
+			if err != nil {
+				return err
+			}
+			k := row.KeyString(keyOf(vals, keyIdx))
+			if _, dup := byKey[k]; dup {
+				return fmt.Errorf("new table %s holds key %s twice", t.Name, keyText(keyOf(vals, keyIdx)))
+			}
+			byKey[k] = vals
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if buf, err = lp.sp.each(rng, want, buf, func(_ uint32, enc []byte) error {
+			l, err := decodeRow(enc, cols)
+			if err != nil {
+				return err
+			}
+			key := keyOf(l, keyIdx)
+			k := row.KeyString(key)
+			n, ok := byKey[k]
+			if !ok {
+				rep.OnlyLegacy++
+				rep.note(Diff{Kind: OnlyLegacy, Key: key})
+				return nil
+			}
+			delete(byKey, k)
+			var diffs []ColumnDiff
+			for i := range t.Columns {
+				if !equal(l[i], n[i], opts) {
+					diffs = append(diffs, ColumnDiff{Column: t.Columns[i].Name, Legacy: l[i], New: n[i]})
+					rep.ChangedCols[t.Columns[i].Name]++
+				}
+			}
+			if len(diffs) == 0 {
+				rep.Matching++
+				return nil
+			}
+			rep.Changed++
+			rep.note(Diff{Kind: Changed, Key: key, Columns: diffs})
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		for _, n := range byKey {
+			rep.OnlyNew++
+			rep.note(Diff{Kind: OnlyNew, Key: keyOf(n, keyIdx)})
+		}
+	}
+	progress("compared %d of %d key ranges row by row in %s", rep.KeyRangesDiffering, ranges, time.Since(began).Round(time.Millisecond))
+	if fresh >= 0 {
+		fr := &Freshness{Column: opts.FreshnessColumn, Legacy: lp.newest, New: np.newest}
+		fr.Behind, fr.HasBehind = behind(fr.Legacy, fr.New)
+		rep.Freshness = fr
+	}
+	return rep, nil
+}
+
+// rangesFor is how many key ranges hold opts.ExpectedRows at about
+// opts.RangeRows each: a power of two, so a range is a prefix of the hash.
+func rangesFor(opts Options) int {
+	per := int64(opts.RangeRows)
+	if per <= 0 {
+		per = DefaultRangeRows
+	}
+	n := 1
+	for n < maxRanges && int64(n)*per < opts.ExpectedRows {
+		n *= 2
+	}
+	return n
+}
+
+// note keeps the first MaxDiffs differing keys in key order.
+func (r *Report) note(d Diff) {
+	limit := r.Options.MaxDiffs
+	i, _ := slices.BinarySearchFunc(r.Diffs, d, func(a, b Diff) int { return row.CompareKeys(a.Key, b.Key) })
+	if i >= limit {
+		return
+	}
+	if len(r.Diffs) == limit {
+		r.Diffs = r.Diffs[:limit-1]
+	}
+	r.Diffs = slices.Insert(r.Diffs, i, d)
+}
+
+// pass is one side's read: per cell a row count and a sum of row hashes,
+// and the rows spilled by range.
+type pass struct {
+	t      *jobspec.Table
+	name   string
+	keyIdx []int
+	fresh  int
+	opts   Options
+	bits   uint // of the key hash that name a cell
+	sp     *spill
+	count  []int64
+	sum    []xxh3.Uint128 // each half summed on its own, so order does not matter
+	newest row.Value
+	// fromIceberg: values come from an Iceberg scan, which has no json type
+	// and gives json columns back as strings.
+	fromIceberg bool
+}
+
+func newPass(t *jobspec.Table, name string, keyIdx []int, fresh, ranges int, dir string, opts Options) (*pass, error) {
+	chunk := min(max(spillBudget/ranges, 4<<10), 1<<20)
+	sp, err := newSpill(dir, strings.Fields(name)[0], ranges, chunk)
 	if err != nil {
 		return nil, err
 	}
-	for ; next < len(order); next++ {
-		rep.OnlyNew++
-		addDiff(Diff{Kind: OnlyNew, Key: keys[order[next]]})
+	bits := uint(cellBits)
+	for n := ranges; n > 1; n /= 2 {
+		bits++
 	}
-	// Only-new keys found after the legacy stream ended come after the
-	// others in key order; the list is in key order already otherwise.
-	slices.SortStableFunc(rep.Diffs, func(a, b Diff) int { return row.CompareKeys(a.Key, b.Key) })
-	if fr != nil {
-		fr.Behind, fr.HasBehind = behind(fr.Legacy, fr.New)
+	cells := ranges * cellsPerRange
+	return &pass{t: t, name: name, keyIdx: keyIdx, fresh: fresh, opts: opts, bits: bits, sp: sp,
+		count: make([]int64, cells), sum: make([]xxh3.Uint128, cells)}, nil
+}
+
+// read hashes and spills every row of scan; ordered checks that keys
+// ascend, which also proves them unique.
+func (p *pass) read(scan Scan, ordered bool, stop *atomic.Bool) error {
+	normalizes := p.opts.TrimText || p.opts.TimestampPrecision > time.Microsecond
+	key := make([]row.Value, len(p.keyIdx))
+	var prev, norm []row.Value
+	var kb, enc, nb []byte
+	var coerce []int // the columns asSpec changes
+	for i := range p.t.Columns {
+		if p.fromIceberg && hasJSON(&p.t.Columns[i]) {
+			coerce = append(coerce, i)
+		}
 	}
-	return rep, nil
+	err := scan(func(r []row.Value) error {
+		if stop.Load() {
+			return errStopped
+		}
+		if len(r) != len(p.t.Columns) {
+			return fmt.Errorf("%s: a row of %d columns, the spec's table %s has %d", p.name, len(r), p.t.Name, len(p.t.Columns))
+		}
+		for _, i := range coerce {
+			r[i] = asSpec(r[i], &p.t.Columns[i])
+		}
+		for i, j := range p.keyIdx {
+			key[i] = r[j]
+		}
+		if ordered {
+			if prev != nil && row.CompareKeys(prev, key) >= 0 {
+				return fmt.Errorf("%s: key %s follows %s: the rows are not in key order, or the key is not unique", p.name, keyText(key), keyText(prev))
+			}
+			prev = prev[:0]
+			for _, v := range key {
+				prev = append(prev, own(v))
+			}
+		}
+		kb = row.AppendKey(kb[:0], key)
+		cell := uint32(xxh3.Hash(kb) >> (64 - p.bits))
+		enc = row.AppendKey(enc[:0], r)
+		digest := enc
+		if normalizes {
+			norm = norm[:0]
+			for _, v := range r {
+				norm = append(norm, normalizeDeep(v, p.opts))
+			}
+			nb = row.AppendKey(nb[:0], norm)
+			digest = nb
+		}
+		d := xxh3.Hash128(digest)
+		p.count[cell]++
+		p.sum[cell].Lo += d.Lo
+		p.sum[cell].Hi += d.Hi
+		if p.fresh >= 0 {
+			p.newest = newest(p.newest, r[p.fresh])
+		}
+		return p.sp.add(int(cell>>cellBits), cell&(cellsPerRange-1), enc)
+	})
+	if err != nil {
+		return err
+	}
+	return p.sp.finish()
+}
+
+// asSpec gives a value read from Iceberg the kind its spec column's type
+// has where the two differ: json columns (Iceberg stores them as strings),
+// inside nested values too.
+func asSpec(v row.Value, c *jobspec.Column) row.Value {
+	switch {
+	case v.Kind() == row.KindString && c.Type == "json":
+		return row.JSON(v.Text())
+	case v.Kind() == row.KindList && c.Element != nil:
+		in := v.Elems()
+		out := make([]row.Value, len(in))
+		for i, e := range in {
+			out[i] = asSpec(e, c.Element)
+		}
+		return row.List(out)
+	case v.Kind() == row.KindStruct && len(c.Fields) == len(v.Fields()):
+		in := v.Fields()
+		out := make([]row.Value, len(in))
+		for i, e := range in {
+			out[i] = asSpec(e, &c.Fields[i])
+		}
+		return row.Struct(out)
+	case v.Kind() == row.KindMap && c.Key != nil && c.Value != nil:
+		in := v.Entries()
+		out := make([]row.MapEntry, len(in))
+		for i, e := range in {
+			out[i] = row.MapEntry{Key: asSpec(e.Key, c.Key), Value: asSpec(e.Value, c.Value)}
+		}
+		return row.Map(out)
+	}
+	return v
+}
+
+func hasJSON(c *jobspec.Column) bool {
+	if c == nil {
+		return false
+	}
+	if c.Type == "json" || hasJSON(c.Element) || hasJSON(c.Key) || hasJSON(c.Value) {
+		return true
+	}
+	for i := range c.Fields {
+		if hasJSON(&c.Fields[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeRow(enc []byte, cols int) ([]row.Value, error) {
+	vals, rest, err := row.DecodeKey(enc, cols)
+	if err == nil && len(rest) != 0 {
+		err = fmt.Errorf("%d bytes after the row", len(rest))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reconcile spill file: a damaged row: %w", err)
+	}
+	return vals, nil
+}
+
+func keyOf(r []row.Value, keyIdx []int) []row.Value {
+	k := make([]row.Value, len(keyIdx))
+	for i, j := range keyIdx {
+		k[i] = r[j]
+	}
+	return k
 }
 
 // own copies a scalar string's bytes: a scan's strings may point into the
@@ -251,7 +503,7 @@ func newest(have, v row.Value) row.Value {
 		return have
 	}
 	if have.IsNull() || row.Compare(v, have) > 0 {
-		return v
+		return own(v)
 	}
 	return have
 }
@@ -313,6 +565,33 @@ func equalSlices(a, b []row.Value, o Options) bool {
 		}
 	}
 	return true
+}
+
+// normalizeDeep is normalize applied inside structs, lists and maps too.
+func normalizeDeep(v row.Value, o Options) row.Value {
+	switch v.Kind() {
+	case row.KindStruct, row.KindList:
+		in := v.Elems()
+		if v.Kind() == row.KindStruct {
+			in = v.Fields()
+		}
+		out := make([]row.Value, len(in))
+		for i, e := range in {
+			out[i] = normalizeDeep(e, o)
+		}
+		if v.Kind() == row.KindStruct {
+			return row.Struct(out)
+		}
+		return row.List(out)
+	case row.KindMap:
+		in := v.Entries()
+		out := make([]row.MapEntry, len(in))
+		for i, e := range in {
+			out[i] = row.MapEntry{Key: normalizeDeep(e.Key, o), Value: normalizeDeep(e.Value, o)}
+		}
+		return row.Map(out)
+	}
+	return normalize(v, o)
 }
 
 // normalize applies the truncating tolerances to one value.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/datasurface/datasurface/merge-runner/internal/row"
 )
@@ -25,6 +26,8 @@ type jsonReport struct {
 	ByColumn   map[string]int64 `json:"changed_by_column"`
 	Tolerances jsonTolerances   `json:"tolerances"`
 	Freshness  *jsonFreshness   `json:"freshness,omitempty"`
+	KeyRanges  int              `json:"key_ranges"`
+	Compared   int              `json:"key_ranges_compared_by_row"`
 	Diffs      []jsonDiff       `json:"diffs"`
 	Truncated  bool             `json:"diffs_truncated"`
 }
@@ -62,11 +65,12 @@ func (r *Report) WriteJSON(w io.Writer, legacy string) error {
 		LegacyRows: r.LegacyRows, NewRows: r.NewRows, Matching: r.Matching,
 		OnlyLegacy: r.OnlyLegacy, OnlyNew: r.OnlyNew, Changed: r.Changed, ByColumn: r.ChangedCols,
 		Tolerances: jsonTolerances{TimestampPrecision: precision(r.Options), FloatEpsilon: r.Options.FloatEpsilon, TrimText: r.Options.TrimText},
-		Diffs:      []jsonDiff{},
-		Truncated:  r.total() > int64(len(r.Diffs)),
+		KeyRanges:  r.KeyRanges, Compared: r.KeyRangesDiffering,
+		Diffs:     []jsonDiff{},
+		Truncated: r.total() > int64(len(r.Diffs)),
 	}
 	if f := r.Freshness; f != nil {
-		jf := &jsonFreshness{Column: f.Column, LegacyNewest: jsonValue(f.Legacy), NewNewest: jsonValue(f.New)}
+		jf := &jsonFreshness{Column: f.Column, LegacyNewest: instant(f.Legacy), NewNewest: instant(f.New)}
 		if f.HasBehind {
 			s := f.Behind.Seconds()
 			jf.BehindSeconds = &s
@@ -100,6 +104,18 @@ func jsonValue(v row.Value) any {
 	return v.JSONValue()
 }
 
+// instant renders timestamps in RFC 3339 (a timestamp without time zone
+// without an offset), which monitors parse; other values as jsonValue.
+func instant(v row.Value) any {
+	switch v.Kind() {
+	case row.KindTimestamp:
+		return time.UnixMicro(v.Int()).UTC().Format("2006-01-02T15:04:05.999999")
+	case row.KindTimestampTZ:
+		return time.UnixMicro(v.Int()).UTC().Format(time.RFC3339Nano)
+	}
+	return jsonValue(v)
+}
+
 func (r *Report) total() int64 { return r.OnlyLegacy + r.OnlyNew + r.Changed }
 
 func precision(o Options) string {
@@ -126,6 +142,7 @@ func (r *Report) WriteMarkdown(w io.Writer, legacy string) error {
 		fmt.Fprintf(&b, "| newest %s | %s | %s |\n", cell(f.Column), cell(f.Legacy.Display()), cell(f.New.Display()))
 	}
 	fmt.Fprintf(&b, "\nTolerances: timestamp precision %s, float epsilon %g, trim text %v.\n", precision(r.Options), r.Options.FloatEpsilon, r.Options.TrimText)
+	fmt.Fprintf(&b, "Compared row by row: %d of %d key ranges (the others' row hashes agree).\n", r.KeyRangesDiffering, r.KeyRanges)
 	if f := r.Freshness; f != nil && f.HasBehind {
 		fmt.Fprintf(&b, "The new table is %s behind the legacy one (newest %s).\n", f.Behind, f.Column)
 	}

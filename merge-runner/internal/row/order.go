@@ -62,12 +62,24 @@ func CompareKeys(a, b []Value) int {
 }
 
 // DecodeKey reads n values that AppendKey wrote at the start of b, and
-// returns them and the bytes after them.
+// returns them and the bytes after them. Nested values (a whole row's
+// structs, lists and maps) decode too.
 func DecodeKey(b []byte, n int) ([]Value, []byte, error) {
+	return decodeValues(b, n, 0)
+}
+
+// maxDepth bounds the nesting a decoding follows, so a damaged encoding
+// cannot exhaust the stack.
+const maxDepth = 100
+
+func decodeValues(b []byte, n, depth int) ([]Value, []byte, error) {
+	if n > len(b) { // every value takes at least its kind byte
+		return nil, nil, errShort
+	}
 	out := make([]Value, n)
 	for i := range out {
 		var err error
-		if out[i], b, err = decodeValue(b); err != nil {
+		if out[i], b, err = decodeValue(b, depth); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -76,7 +88,7 @@ func DecodeKey(b []byte, n int) ([]Value, []byte, error) {
 
 var errShort = errors.New("row: a key encoding ends early")
 
-func decodeValue(b []byte) (Value, []byte, error) {
+func decodeValue(b []byte, depth int) (Value, []byte, error) {
 	if len(b) == 0 {
 		return Value{}, nil, errShort
 	}
@@ -137,7 +149,35 @@ func decodeValue(b []byte) (Value, []byte, error) {
 		v.s = string(b[:l])
 		b = b[l:]
 	case KindStruct, KindList, KindMap:
-		return Value{}, nil, fmt.Errorf("row: a %s cannot be a key", v.kind)
+		if depth >= maxDepth {
+			return Value{}, nil, fmt.Errorf("row: values nested deeper than %d", maxDepth)
+		}
+		n, ok := u32()
+		if !ok {
+			return Value{}, nil, errShort
+		}
+		if v.kind != KindMap {
+			elems, rest, err := decodeValues(b, n, depth+1)
+			if err != nil {
+				return Value{}, nil, err
+			}
+			v.x, b = elems, rest
+			break
+		}
+		if 2*n > len(b) {
+			return Value{}, nil, errShort
+		}
+		entries := make([]MapEntry, n)
+		for i := range entries {
+			var err error
+			if entries[i].Key, b, err = decodeValue(b, depth+1); err != nil {
+				return Value{}, nil, err
+			}
+			if entries[i].Value, b, err = decodeValue(b, depth+1); err != nil {
+				return Value{}, nil, err
+			}
+		}
+		v.x = entries
 	case KindUUID:
 		var ok1, ok2 bool
 		v.n, ok1 = u64()

@@ -30,6 +30,32 @@ func TestDecodeKeyInvertsAppendKey(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// Whole rows, nested columns among them, decode too: reconcile spills rows
+// in this encoding and reads back the ones that differ.
+func TestDecodeKeyInvertsAppendKeyNested(t *testing.T) {
+	nested := []Value{
+		Struct([]Value{Int64(1), List([]Value{String("a"), Null()}), Map([]MapEntry{{Key: String("k"), Value: Decimal(5, 1)}})}),
+		List(nil),
+		Map([]MapEntry{{Key: Int32(1), Value: Struct([]Value{Bool(false)})}, {Key: Int32(2), Value: Null()}}),
+		JSON(`{"a":1}`),
+	}
+	enc := AppendKey(nil, nested)
+	got, rest, err := DecodeKey(enc, len(nested))
+	require.NoError(t, err)
+	assert.Empty(t, rest)
+	for i := range nested {
+		assert.True(t, Equal(nested[i], got[i]), "%v != %v", nested[i].Display(), got[i].Display())
+	}
+	for cut := 1; cut < len(enc); cut++ {
+		_, _, err := DecodeKey(enc[:cut], len(nested))
+		assert.Error(t, err, "cut at %d", cut)
+	}
+	// A count larger than the bytes left is refused before anything is
+	// allocated for it.
+	_, _, err = DecodeKey([]byte{byte(KindList), 0xff, 0xff, 0xff, 0xff}, 1)
+	assert.Error(t, err)
+}
+
 func TestCompare(t *testing.T) {
 	huge, _ := new(big.Int).SetString("100000000000000000000000", 10)
 	for _, c := range []struct{ a, b Value }{
