@@ -114,6 +114,7 @@ type taskDesc struct {
 	NetworkMode             *string           `json:"network_mode"`
 	RunArgs                 bool              `json:"run_args"`
 	RunDir                  *string           `json:"run_dir"`
+	FinalExit               *int              `json:"final_exit"`
 }
 
 // secretDesc is a secret by reference: an Airflow connection's field (docker)
@@ -455,7 +456,10 @@ func assertDAGs(t *testing.T, c dagCase, tree *generator.Tree, descs map[string]
 					assert.Contains(t, d.Tags, "workspace:"+w)
 				}
 				d, recs, recEdges := splitReconcile(d)
-				assertReconciles(t, m, p, s, operator, recs, recEdges, covered)
+				assertReconciles(t, m, p, s, operator, d.DocMD, recs, recEdges, covered)
+				for _, task := range d.Tasks {
+					assert.Nil(t, task.FinalExit, "task %s: only a reconcile fails without retries on its own exit code", task.TaskID)
+				}
 				embedded := ds.Capture.Kind == model.CaptureDebezium && ai.EmbeddedCDC()
 				if embedded {
 					// merge-runner capture lands the slot's changes, then the
@@ -715,6 +719,8 @@ func TestDagcheckRejects(t *testing.T) {
 		{"templated fields", good, replace(`template_fields = ()`, `template_fields = ("environment",)`), "template_fields must be ()"},
 		{"no template_fields", good, replace("    template_fields = ()\n", ""), "template_fields = () is missing"},
 		{"an unknown task argument", good, replace(`        mount_tmp_dir=False,`, "        mount_tmp_dir=False,\n        privileged=True,"), "unknown argument privileged"},
+		{"a final exit that is not a constant", good, replace(`        mount_tmp_dir=False,`, "        mount_tmp_dir=False,\n        final_exit=print(1),"), "final_exit must name one of the exit-code constants"},
+		{"a final exit naming an undefined constant", good, replace(`        mount_tmp_dir=False,`, "        mount_tmp_dir=False,\n        final_exit=RECONCILE_DIFFERS_EXIT,"), "final_exit must name one of the exit-code constants"},
 		{"**kwargs", good, replace(`        mount_tmp_dir=False,`, "        mount_tmp_dir=False,\n        **{\"privileged\": True},"), "**kwargs are not allowed"},
 		{"a job spec from elsewhere", good, replace(`job_spec("jobs/customer_db.json")`, `job_spec("jobs/" + "customer_db.json")`), "job spec file must be a str literal"},
 		{"a duplicate task id", good, inBlock(`MergeRunner(task_id="merge", image="i", command=[], environment={}, pool="p", priority_weight=1, execution_timeout=timedelta(minutes=1))`), "task id merge is used twice"},

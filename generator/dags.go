@@ -214,6 +214,9 @@ type Task struct {
 	Outlets        []Asset
 	PriorityWeight int
 	TimeoutMinutes int
+	// FinalExit, when set, is the exit code the task fails on without
+	// retries, instead of BAD_INPUT_EXIT: a template constant's name.
+	FinalExit string
 }
 
 // Asset is an Iceberg table as an Airflow asset (dataset in Airflow 2).
@@ -257,6 +260,9 @@ type DAG struct {
 	Pool         string
 	Retries      int
 	BadInputExit int
+	// ReconcileExit is set when a task reconciles: reconcile's exit code
+	// for tables that differ, rendered as RECONCILE_DIFFERS_EXIT.
+	ReconcileExit int
 	// DockerNetwork is the docker operator's network_mode ("" leaves
 	// Docker's default): DockerOperator(network_mode=...) of
 	// airflow.providers.docker.operators.docker, "bridge", "host", "none",
@@ -365,6 +371,7 @@ func (r *renderer) streamDAG(p *model.Platform, s *model.Stream, env runtimeEnv)
 		return DAG{}, err
 	}
 	if len(rs) > 0 {
+		d.ReconcileExit = jobspec.ReconcileDiffersExitCode
 		t.Var = "merge"
 		d.Tasks[len(d.Tasks)-1] = t
 		for i := range rs {
@@ -372,6 +379,7 @@ func (r *renderer) streamDAG(p *model.Platform, s *model.Stream, env runtimeEnv)
 			d.Tasks = append(d.Tasks, rs[i])
 			d.Edges = append(d.Edges, Edge{From: t.Var, To: rs[i].Var})
 		}
+		d.DocMD += migrationDoc(r.reconcileTargets(p, s), rs)
 	}
 	return d, nil
 }

@@ -3,6 +3,7 @@ package generator
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/datasurface/datasurface/model"
 )
@@ -92,9 +93,24 @@ func (r *renderer) reconcileTasks(p *model.Platform, s *model.Stream, env runtim
 			Secrets:        e.secrets,
 			PriorityWeight: merge.PriorityWeight,
 			TimeoutMinutes: merge.TimeoutMinutes,
+			FinalExit:      "RECONCILE_DIFFERS_EXIT",
 		})
 	}
 	return out, nil
+}
+
+// migrationDoc is the DAG documentation's part on migrations: which sinks
+// are compared with which legacy table, by which task, and why a failed
+// reconcile is not retried. targets and tasks are in the same order.
+func migrationDoc(targets []reconcileTarget, tasks []Task) string {
+	var b strings.Builder
+	b.WriteString("\nMigrating off a legacy platform (each merge is followed by a reconcile against the legacy table; a reconcile that finds differences fails without retries, the report is in its log):\n\n")
+	for i, tg := range targets {
+		mg := tg.Group.Migration
+		fmt.Fprintf(&b, "- **%s**: workspace %s, group %s, off %s (status %s), against %s: task %s\n",
+			tg.Dataset, tg.Workspace.Name, tg.Group.Name, mg.LegacyPlatform.Name, mg.Status, tg.Legacy.Legacy(), tasks[i].TaskID)
+	}
+	return b.String()
 }
 
 // legacyEnv is the platform's environment (catalog and warehouse, not the

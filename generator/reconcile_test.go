@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/datasurface/datasurface/jobspec"
 	"github.com/datasurface/datasurface/model"
 )
 
@@ -90,7 +91,7 @@ func splitReconcile(d dagDesc) (dagDesc, []taskDesc, [][2]string) {
 // the flags --job, --table (the live table) and --legacy-table, after the
 // merge, with the legacy database's URI and the legacy credential by
 // reference; none for a switched migration.
-func assertReconciles(t *testing.T, m *model.Model, p *model.Platform, s *model.Stream, operator string, recs []taskDesc, edges [][2]string, covered map[string]bool) {
+func assertReconciles(t *testing.T, m *model.Model, p *model.Platform, s *model.Stream, operator string, doc *string, recs []taskDesc, edges [][2]string, covered map[string]bool) {
 	t.Helper()
 	want := wantReconciles(t, m, p, s)
 	require.Len(t, recs, len(want), "reconcile tasks of %s", s.Name)
@@ -109,6 +110,9 @@ func assertReconciles(t *testing.T, m *model.Model, p *model.Platform, s *model.
 		assert.Equal(t, w.uri, task.Env["DATASURFACE_LEGACY_URI"])
 		assert.Contains(t, task.EnvKeys, "DATASURFACE_CATALOG_URI", "reconcile reads the Iceberg table through the catalog")
 		assert.Empty(t, task.Outlets, "reconcile changes no table")
+		if assert.NotNil(t, task.FinalExit, "a difference fails the task without retries") {
+			assert.Equal(t, jobspec.ReconcileDiffersExitCode, *task.FinalExit)
+		}
 		var legacy []string
 		for _, sec := range task.Secrets {
 			assert.False(t, strings.HasPrefix(sec.Env, "DATASURFACE_SOURCE_"), "reconcile does not log in to the source")
@@ -122,6 +126,9 @@ func assertReconciles(t *testing.T, m *model.Model, p *model.Platform, s *model.
 			}
 		}
 		assert.Equal(t, []string{"DATASURFACE_LEGACY_PASSWORD", "DATASURFACE_LEGACY_USER"}, legacy, "reconcile logs in to the legacy database with the migration's credential")
+		if assert.NotNil(t, doc) {
+			assert.Contains(t, *doc, "against "+w.legacy+": task "+id, "the DAG's documentation names the migration")
+		}
 		wantEdges = append(wantEdges, [2]string{"merge", id})
 		covered["merge->reconcile"] = true
 	}

@@ -511,6 +511,12 @@ var HistoryColumns = []string{ColValidFrom, ColValidTo, ColBatchIn, ColBatchOut}
 // not fit): the DAG fails such a task without retries.
 const BadInputExitCode = 3
 
+// ReconcileDiffersExitCode is merge-runner reconcile's exit code when the
+// live table and its legacy copy differ beyond the tolerances: the DAG fails
+// the task without retries (a retry would compare the same tables; the next
+// run reconciles again).
+const ReconcileDiffersExitCode = 1
+
 // IncompleteExitCode is the merge-runner's exit code when landed events
 // are still missing after the grace period (an offset gap that did not
 // fill): what could be applied was, and a later run resumes once the

@@ -27,7 +27,7 @@ const (
 )
 
 // exitDiffer is reconcile's exit code when the tables differ.
-const exitDiffer = 1
+const exitDiffer = jobspec.ReconcileDiffersExitCode
 
 // differError says the compared tables differ; the report is written.
 type differError struct{ table string }

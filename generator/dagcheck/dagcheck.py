@@ -12,7 +12,7 @@ FILE:LINE: reason" line per problem on stderr)
 
   - a file that does not parse;
   - a module-level statement outside the known set (the imports, the
-    BAD_INPUT_EXIT and PLATFORM_DIR constants, the job_spec function, the
+    BAD_INPUT_EXIT, RECONCILE_DIFFERS_EXIT and PLATFORM_DIR constants, the job_spec function, the
     MergeRunner class and one final `with DAG(...) as dag:` block);
   - an import of anything but the known modules and names;
   - any use of exec, eval, compile, __import__, os, sys, subprocess, importlib,
@@ -70,7 +70,9 @@ JOB_SPEC_RETURN_SOURCE = '(PLATFORM_DIR / name).read_text(encoding="utf-8")'
 
 DAG_ARGS = {"dag_id", "schedule", "start_date", "catchup", "max_active_runs", "tags", "default_args"}
 DAG_REQUIRED = {"dag_id", "schedule", "start_date", "catchup", "max_active_runs"}
-COMMON_TASK_ARGS = {"task_id", "image", "pool", "priority_weight", "execution_timeout", "outlets", "secrets", "run_args", "run_dir"}
+COMMON_TASK_ARGS = {"task_id", "image", "pool", "priority_weight", "execution_timeout", "outlets", "secrets", "run_args", "run_dir", "final_exit"}
+# The exit-code constants a task's final_exit may name.
+EXIT_CONSTANTS = ("BAD_INPUT_EXIT", "RECONCILE_DIFFERS_EXIT")
 DOCKER_TASK_ARGS = COMMON_TASK_ARGS | {"command", "environment", "auto_remove", "mount_tmp_dir", "network_mode"}
 KUBERNETES_TASK_ARGS = COMMON_TASK_ARGS | {
     "namespace", "name", "cmds", "arguments", "env_vars", "get_logs", "on_finish_action",
@@ -171,6 +173,7 @@ class DagFile:
         self.name = name
         self.source = source
         self.imported = {}  # name -> module
+        self.exits = {}  # exit-code constant -> value
         self.airflow_version = None
         self.operator = None
         self.desc = {}
@@ -270,9 +273,11 @@ class DagFile:
         if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
             raise Reject(stmt, "unexpected module-level assignment")
         name = stmt.targets[0].id
-        if name == "BAD_INPUT_EXIT":
+        if name in EXIT_CONSTANTS:
             self.once(stmt, name, seen)
-            self.bad_input_exit = literal(stmt.value, int, name)
+            self.exits[name] = literal(stmt.value, int, name)
+            if name == "BAD_INPUT_EXIT":
+                self.bad_input_exit = self.exits[name]
         elif name == "PLATFORM_DIR":
             self.once(stmt, name, seen)
             if not same_expr(stmt.value, PLATFORM_DIR_SOURCE):
@@ -447,7 +452,14 @@ class DagFile:
         t["outlets"] = self.outlets(kws.get("outlets"), what)
         t["run_args"] = literal(kws["run_args"], bool, what + " run_args") if "run_args" in kws else False
         t["run_dir"] = string(kws["run_dir"], what + " run_dir") if "run_dir" in kws else None
+        t["final_exit"] = self.final_exit(kws["final_exit"], what) if "final_exit" in kws else None
         return t
+
+    def final_exit(self, node, what):
+        """final_exit names an exit-code constant defined above; its value."""
+        if not (isinstance(node, ast.Name) and node.id in self.exits):
+            raise Reject(node, what + ": final_exit must name one of the exit-code constants defined above (%s)" % ", ".join(EXIT_CONSTANTS))
+        return self.exits[node.id]
 
     def environment(self, node, what):
         if not isinstance(node, ast.Dict) or any(k is None for k in node.keys):

@@ -11,6 +11,9 @@ from airflow.providers.docker.operators.docker import DockerOperator
 
 # The merge-runner's exit code for bad input data: retrying cannot help.
 BAD_INPUT_EXIT = 3
+# reconcile's exit code when a live table differs from its legacy copy: a
+# retry would compare the same tables, the next run reconciles again.
+RECONCILE_DIFFERS_EXIT = 1
 PLATFORM_DIR = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -26,9 +29,10 @@ class MergeRunner(DockerOperator):
 
     template_fields = ()
 
-    def __init__(self, *, secrets=(), **kwargs):
-        super().__init__(skip_on_exit_code=BAD_INPUT_EXIT, **kwargs)
+    def __init__(self, *, secrets=(), final_exit=BAD_INPUT_EXIT, **kwargs):
+        super().__init__(skip_on_exit_code=final_exit, **kwargs)
         self.connection_secrets = tuple(secrets)
+        self.final_exit = final_exit
 
     def execute(self, context):
         env = dict(self.private_environment or {})
@@ -38,6 +42,10 @@ class MergeRunner(DockerOperator):
         try:
             return super().execute(context)
         except AirflowSkipException as err:
+            if self.final_exit == RECONCILE_DIFFERS_EXIT:
+                raise AirflowFailException(
+                    "the live table differs from its legacy copy (exit %d): the report is in this task's log; the next run reconciles again" % RECONCILE_DIFFERS_EXIT
+                ) from err
             raise AirflowFailException(
                 "merge-runner reported bad input (exit %d); retrying will not help: fix the data or the model" % BAD_INPUT_EXIT
             ) from err
@@ -60,7 +68,7 @@ with DAG(
 ) as dag:
     # Documentation is model text: it is assigned here, never passed to DAG(),
     # which in Airflow 2.4 to 2.9.2 renders doc_md as a Jinja template.
-    dag.doc_md = "# ledger_db_accounts on lakehouse\n\nThe general ledger and card settlements, captured change by change.\n\nDatastore **ledger_db** of team **ledger**, captured by debezium_cdc.\n\n- **accounts** (live): The chart of accounts.\n\nServes: credit_risk, regulatory_reporting.\n"
+    dag.doc_md = "# ledger_db_accounts on lakehouse\n\nThe general ledger and card settlements, captured change by change.\n\nDatastore **ledger_db** of team **ledger**, captured by debezium_cdc.\n\n- **accounts** (live): The chart of accounts.\n\nServes: credit_risk, regulatory_reporting.\n\nMigrating off a legacy platform (each merge is followed by a reconcile against the legacy table; a reconcile that finds differences fails without retries, the report is in its log):\n\n- **accounts**: workspace regulatory_reporting, group monthly_returns, off legacy_reporting (status shadow), against ledger.accounts: task reconcile\n"
     merge = MergeRunner(
         task_id="merge",
         image="registry.meridian.internal/datasurface/merge-runner:1.4.2",
@@ -111,6 +119,7 @@ with DAG(
         ],
         auto_remove="success",
         mount_tmp_dir=False,
+        final_exit=RECONCILE_DIFFERS_EXIT,
         pool="iceberg_lakehouse",
         priority_weight=4,
         execution_timeout=timedelta(minutes=30),
