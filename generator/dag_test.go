@@ -338,7 +338,7 @@ func TestDAGsDescribeTheModel(t *testing.T) {
 			assertDAGs(t, c, trees[i], mine, covered)
 		})
 	}
-	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile", "network_mode", "capture->merge", "transformer", "schedule:assets", "merge->reconcile", "migration:switched"} {
+	for _, want := range []string{"airflow2/docker", "airflow2/kubernetes", "airflow3/docker", "airflow3/kubernetes", "schedule:none", "schedule:cron", "source-secrets", "hostile", "network_mode", "capture->merge", "transformer", "schedule:assets", "merge->reconcile", "reconcile-tolerances", "migration:switched"} {
 		assert.True(t, covered[want], "no DAG covered %s", want)
 	}
 }

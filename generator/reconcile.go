@@ -86,8 +86,8 @@ func (r *renderer) reconcileTasks(p *model.Platform, s *model.Stream, env runtim
 		out = append(out, Task{
 			Var:    fmt.Sprintf("reconcile_%d", i+1),
 			TaskID: id,
-			Command: []string{"merge-runner", "reconcile", "--job", "env:DATASURFACE_JOB_SPEC",
-				"--table", model.LiveTable(tg.Dataset), "--legacy-table", tg.Legacy.Legacy()},
+			Command: append([]string{"merge-runner", "reconcile", "--job", "env:DATASURFACE_JOB_SPEC",
+				"--table", model.LiveTable(tg.Dataset), "--legacy-table", tg.Legacy.Legacy()}, tg.Group.Migration.Tolerances.Args()...),
 			JobFile:        merge.JobFile,
 			Env:            e.vars,
 			Secrets:        e.secrets,

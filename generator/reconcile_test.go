@@ -18,6 +18,7 @@ import (
 // with a status that reconciles (shadow or verified).
 type wantReconcile struct {
 	table, legacy, uri, credential string
+	tolerances                     []string // the flags the migration's tolerances ask for
 }
 
 func wantReconciles(t *testing.T, m *model.Model, p *model.Platform, s *model.Stream) []wantReconcile {
@@ -54,11 +55,28 @@ func wantReconciles(t *testing.T, m *model.Model, p *model.Platform, s *model.St
 							table: sk.Dataset, legacy: lt.Schema + "." + lt.Table,
 							uri:        "postgresql://" + net.JoinHostPort(pg.Host.Value, strconv.Itoa(pg.EffectivePort())) + "/" + pg.Database.Value,
 							credential: cred.RuntimeName(),
+							tolerances: toleranceFlags(mg.Tolerances),
 						})
 					}
 				}
 			}
 		}
+	}
+	return out
+}
+
+// toleranceFlags are merge-runner reconcile's flags (merge-runner/reconcile.go)
+// for a migration's tolerances, the defaults left out.
+func toleranceFlags(t model.MigrationTolerances) []string {
+	var out []string
+	if t.TimestampPrecision != "" {
+		out = append(out, "--timestamp-precision", string(t.TimestampPrecision))
+	}
+	if t.FloatEpsilon != 0 {
+		out = append(out, "--float-epsilon", strconv.FormatFloat(t.FloatEpsilon, 'g', -1, 64))
+	}
+	if t.TrimText {
+		out = append(out, "--trim-text")
 	}
 	return out
 }
@@ -103,7 +121,10 @@ func assertReconciles(t *testing.T, m *model.Model, p *model.Platform, s *model.
 			id += "_" + w.table
 		}
 		assert.Equal(t, id, task.TaskID)
-		assert.Equal(t, []string{"merge-runner", "reconcile", "--job", "env:DATASURFACE_JOB_SPEC", "--table", w.table, "--legacy-table", w.legacy}, task.Command)
+		assert.Equal(t, append([]string{"merge-runner", "reconcile", "--job", "env:DATASURFACE_JOB_SPEC", "--table", w.table, "--legacy-table", w.legacy}, w.tolerances...), task.Command)
+		if len(w.tolerances) > 0 {
+			covered["reconcile-tolerances"] = true
+		}
 		if assert.NotNil(t, task.JobSpec) {
 			assert.Equal(t, "jobs/"+s.Name+".json", *task.JobSpec, "reconcile reads the stream's job spec")
 		}

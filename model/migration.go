@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/datasurface/datasurface/model/internal/decode"
@@ -37,12 +38,42 @@ func (s MigrationStatus) Reconciles() bool {
 // both run side by side while the status is shadow or verified.
 type Migration struct {
 	Pos              Pos
-	LegacyPlatform   Ref             `yaml:"legacy_platform,required" doc:"The legacy platform the group is moving off; a platform of kind legacy."`
-	Status           MigrationStatus `yaml:"status,required" doc:"shadow (both run, every merge is reconciled against the legacy table), verified (they agreed; reconciling continues) or switched (the consumer reads the new platform; no reconcile; the legacy pipeline can be retired)."`
-	LegacyContainer  Ref             `yaml:"legacy_container" doc:"The postgres container holding the legacy tables (the team's or the ecosystem's); required while the status reconciles."`
-	LegacyCredential Ref             `yaml:"legacy_credential" doc:"A user_password credential that can read the legacy tables (the team's or one granted to it); required while the status reconciles."`
-	Tables           MigrationTables `yaml:"tables,required" doc:"Each sink of the group, datastore.dataset, mapped to the legacy table holding the same data, schema.table."`
+	LegacyPlatform   Ref                 `yaml:"legacy_platform,required" doc:"The legacy platform the group is moving off; a platform of kind legacy."`
+	Status           MigrationStatus     `yaml:"status,required" doc:"shadow (both run, every merge is reconciled against the legacy table), verified (they agreed; reconciling continues) or switched (the consumer reads the new platform; no reconcile; the legacy pipeline can be retired)."`
+	LegacyContainer  Ref                 `yaml:"legacy_container" doc:"The postgres container holding the legacy tables (the team's or the ecosystem's); required while the status reconciles."`
+	LegacyCredential Ref                 `yaml:"legacy_credential" doc:"A user_password credential that can read the legacy tables (the team's or one granted to it); required while the status reconciles."`
+	Tables           MigrationTables     `yaml:"tables,required" doc:"Each sink of the group, datastore.dataset, mapped to the legacy table holding the same data, schema.table."`
+	Tolerances       MigrationTolerances `yaml:"tolerances" doc:"Where the legacy tables differ from the new ones by design; reconcile accepts these differences (default: none, every value compared exactly)."`
 }
+
+// MigrationTolerances are reconcile's tolerances for a migration's tables.
+type MigrationTolerances struct {
+	Pos                Pos
+	TimestampPrecision TimestampPrecision `yaml:"timestamp_precision" doc:"Truncate times and timestamps of both sides to this unit before comparing: us, ms or s (for a legacy copy that keeps milliseconds, say)."`
+	FloatEpsilon       float64            `yaml:"float_epsilon" doc:"Floats are equal when at most this far apart (for a legacy copy that rounds); 0 or more."`
+	TrimText           bool               `yaml:"trim_text" doc:"Ignore trailing spaces of text (for a legacy copy that pads char columns)."`
+}
+
+// Args are the tolerances as merge-runner reconcile's flags; none when the
+// comparison is exact.
+func (t MigrationTolerances) Args() []string {
+	var out []string
+	if t.TimestampPrecision != "" {
+		out = append(out, "--timestamp-precision", string(t.TimestampPrecision))
+	}
+	if t.FloatEpsilon > 0 {
+		out = append(out, "--float-epsilon", strconv.FormatFloat(t.FloatEpsilon, 'g', -1, 64))
+	}
+	if t.TrimText {
+		out = append(out, "--trim-text")
+	}
+	return out
+}
+
+// TimestampPrecision is the unit reconcile truncates times to.
+type TimestampPrecision string
+
+func (TimestampPrecision) Values() []string { return []string{"us", "ms", "s"} }
 
 // MigrationTable maps one sink to its legacy table.
 type MigrationTable struct {

@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"math"
+
 	"github.com/datasurface/datasurface/model"
 )
 
@@ -61,6 +63,9 @@ func (l *linter) migration(w *model.Workspace, g *model.DatasetGroup) {
 		}
 	}
 
+	if e := mg.Tolerances.FloatEpsilon; e < 0 || math.IsNaN(e) || math.IsInf(e, 0) {
+		l.errorf("migration-tolerances", mg.Tolerances.Pos, gp, "tolerances: float_epsilon %v: use 0 (exact) or a positive number, the largest difference between two floats that still counts as equal", e)
+	}
 	if !mg.Status.Reconciles() {
 		return
 	}

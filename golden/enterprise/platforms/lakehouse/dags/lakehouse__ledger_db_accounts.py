@@ -99,7 +99,7 @@ with DAG(
     reconcile_1 = MergeRunner(
         task_id="reconcile",
         image="registry.meridian.internal/datasurface/merge-runner:1.4.2",
-        command=["merge-runner", "reconcile", "--job", "env:DATASURFACE_JOB_SPEC", "--table", "accounts", "--legacy-table", "ledger.accounts"],
+        command=["merge-runner", "reconcile", "--job", "env:DATASURFACE_JOB_SPEC", "--table", "accounts", "--legacy-table", "ledger.accounts", "--timestamp-precision", "ms", "--trim-text"],
         environment={
             "DATASURFACE_JOB_SPEC": job_spec("jobs/ledger_db_accounts.json"),
             "DATASURFACE_CATALOG_URI": "postgresql://iceberg-catalog.dublin.meridian.internal:5432/iceberg_catalog",
