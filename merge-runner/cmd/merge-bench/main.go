@@ -10,6 +10,14 @@
 //	merge-bench verify  --dir D
 //	merge-bench pgmerge --dsn DSN --dir D [--rows N]
 //	merge-bench report  [FILE...]
+//	merge-bench recon-legacy --dsn DSN --dir D [--fraction F]
+//	merge-bench recon-copy   --dsn DSN --dir D
+//	merge-bench iceberg-scan --dir D
+//	merge-bench recon-run    --dsn DSN --dir D --merge-runner BIN
+//	merge-bench recon-summary [FILE...]
+//
+// (the snap-* and recon-* steps: scripts/bench-snapshot.sh and
+// scripts/bench-reconcile.sh).
 //
 // Every step but report prints one line of JSON. Every step takes
 // --cpuprofile FILE and --memprofile FILE (allocations).
@@ -36,7 +44,7 @@ func main() {
 	}
 }
 
-const usage = "usage: merge-bench prepare|events|merge|ceiling|verify|pgmerge|snap-prepare|snap-copy|snap-merge|snap-change|report [flags] (-h for a step's flags)"
+const usage = "usage: merge-bench prepare|events|merge|ceiling|verify|pgmerge|snap-prepare|snap-copy|snap-merge|snap-change|recon-legacy|recon-copy|iceberg-scan|recon-run|recon-summary|report [flags] (-h for a step's flags)"
 
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
@@ -109,6 +117,41 @@ func run(ctx context.Context, args []string) error {
 			}
 			return f(ctx, os.Stdout, o)
 		}
+	case "recon-legacy", "recon-copy", "recon-run":
+		var o bench.ReconOptions
+		fs.StringVar(&o.DSN, "dsn", os.Getenv("DATASURFACE_BENCH_PG_DSN"), "PostgreSQL DSN (default $DATASURFACE_BENCH_PG_DSN)")
+		fs.Float64Var(&o.Fraction, "fraction", 0.0001, "fraction of the rows recon-legacy makes differ")
+		fs.StringVar(&o.MergeRunner, "merge-runner", "", "the merge-runner binary recon-run runs")
+		steps := map[string]func(context.Context, io.Writer, bench.ReconOptions) error{
+			"recon-legacy": bench.ReconLegacy, "recon-copy": bench.ReconCopy, "recon-run": bench.ReconRun,
+		}
+		f := steps[cmd]
+		step = func() error {
+			o.Dir = *dir
+			if o.DSN == "" {
+				return fmt.Errorf("%s needs --dsn or DATASURFACE_BENCH_PG_DSN", cmd)
+			}
+			return f(ctx, os.Stdout, o)
+		}
+	case "iceberg-scan":
+		step = func() error { return bench.IcebergScan(ctx, os.Stdout, *dir) }
+	case "recon-summary":
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		var rs []io.Reader
+		for _, name := range fs.Args() {
+			f, err := os.Open(name)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			rs = append(rs, f)
+		}
+		if len(rs) == 0 {
+			rs = append(rs, os.Stdin)
+		}
+		return bench.Summarize(io.MultiReader(rs...), os.Stdout)
 	case "report":
 		if err := fs.Parse(args); err != nil {
 			return err
