@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,5 +77,13 @@ func TestMigrationStatusChangeIsTheTeams(t *testing.T) {
 	base := withMigration(t, ownedExample(t), model.MigrationShadow)
 	head := withMigration(t, ownedExample(t), model.MigrationVerified)
 	assert.Empty(t, denied(t, base, head, marketingOwner))
-	assert.Equal(t, []string{"team retail/marketing (owner acme/marketing@main): workspace campaigns changed"}, denied(t, base, head, retailOwner))
+	got := denied(t, base, head, retailOwner)
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], "team retail/marketing (owner acme/marketing@main): workspace campaigns changed")
+	// The check names the step, so a reviewer sees what the change claims.
+	assert.Regexp(t, `; workspace campaigns, group \w+: migration off old_dw shadow → verified$`, got[0])
+
+	none := ownedExample(t)
+	assert.Regexp(t, `group \w+: migration off old_dw begins \(shadow\)`, strings.Join(denied(t, none, base, retailOwner), "\n"))
+	assert.Regexp(t, `group \w+: migration off old_dw ends \(was shadow\)`, strings.Join(denied(t, base, none, retailOwner), "\n"))
 }

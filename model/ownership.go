@@ -1,7 +1,9 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -269,7 +271,50 @@ func teamChanges(b, h *Team) ([]string, Pos) {
 			pos = p
 		}
 	}
-	return append(append(out, stores...), spaces...), pos
+	return append(append(append(out, stores...), spaces...), migrationChanges(b, h)...), pos
+}
+
+// migrationChanges names each group's migration step, which a reviewer of
+// the change should see spelled out: begun, moved on (shadow → verified →
+// switched) or ended.
+func migrationChanges(b, h *Team) []string {
+	type key struct{ ws, group string }
+	statuses := func(t *Team) map[key]*Migration {
+		out := map[key]*Migration{}
+		for _, w := range t.Workspaces {
+			for gi := range w.Groups {
+				if g := &w.Groups[gi]; g.Migration != nil {
+					out[key{w.Name, g.Name}] = g.Migration
+				}
+			}
+		}
+		return out
+	}
+	bm, hm := statuses(b), statuses(h)
+	var keys []key
+	for k := range bm {
+		keys = append(keys, k)
+	}
+	for k := range hm {
+		if bm[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(x, y key) int { return cmp.Or(cmp.Compare(x.ws, y.ws), cmp.Compare(x.group, y.group)) })
+	var out []string
+	for _, k := range keys {
+		bmg, hmg := bm[k], hm[k]
+		where := fmt.Sprintf("workspace %s, group %s: migration off ", k.ws, k.group)
+		switch {
+		case bmg == nil:
+			out = append(out, fmt.Sprintf("%s%s begins (%s)", where, hmg.LegacyPlatform.Name, hmg.Status))
+		case hmg == nil:
+			out = append(out, fmt.Sprintf("%s%s ends (was %s)", where, bmg.LegacyPlatform.Name, bmg.Status))
+		case bmg.Status != hmg.Status:
+			out = append(out, fmt.Sprintf("%s%s %s → %s", where, hmg.LegacyPlatform.Name, bmg.Status, hmg.Status))
+		}
+	}
+	return out
 }
 
 // namedChanges compares two lists of named elements by name; with pos, it

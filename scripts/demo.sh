@@ -21,6 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/pg.sh
+. scripts/lib/shop.sh
 
 dir=$(mkdir -p "${DEMO_DIR:-demo}" && cd "${DEMO_DIR:-demo}" && pwd)
 seconds=${DEMO_SECONDS:-10}
@@ -50,21 +51,7 @@ psql_bin=$(command -v psql || echo "${PG_BIN:-/usr/lib/postgresql/15/bin}/psql")
 sql() { "$psql_bin" -X -q -v ON_ERROR_STOP=1 "$base/$1?sslmode=disable" "${@:2}"; }
 
 say "creating the shop database: the tables of examples/quickstart's shop_db datastore"
-sql postgres -c "DROP DATABASE IF EXISTS shop WITH (FORCE)" -c "CREATE DATABASE shop"
-sql shop <<'SQL'
-CREATE TABLE customers (
-  id bigint PRIMARY KEY, name varchar(200) NOT NULL, email varchar(200),
-  country char(2), created_at timestamptz NOT NULL DEFAULT now());
-CREATE TABLE orders (
-  id bigint PRIMARY KEY, customer_id bigint NOT NULL, status varchar(20) NOT NULL,
-  total numeric(12,2) NOT NULL, ordered_at timestamptz NOT NULL DEFAULT now());
-INSERT INTO customers (id, name, email, country)
-  SELECT i, 'customer ' || i, CASE WHEN i % 7 = 0 THEN NULL ELSE 'c' || i || '@example.com' END,
-         (ARRAY['GB','DE','FR','US','IE'])[1 + i % 5]
-  FROM generate_series(1, 200) i;
-INSERT INTO orders (id, customer_id, status, total)
-  SELECT i, 1 + i % 200, 'placed', round((random() * 500)::numeric, 2) FROM generate_series(1, 1000) i;
-SQL
+shop_create sql
 
 say "rendering the deploy tree of examples/quickstart into $dir/deploy"
 "$ds" generate examples/quickstart --out "$dir/deploy" --quiet >&2
