@@ -89,6 +89,11 @@ bounded by a key range, not by the tables. Progress goes to stderr
 			if opts.MaxDiffs < 0 {
 				return configErrorf("--max-diffs %d: use 0 or more", opts.MaxDiffs)
 			}
+			if opts.SpillDir != "" {
+				if st, err := os.Stat(opts.SpillDir); err != nil || !st.IsDir() {
+					return configErrorf("--spill-dir %q is not a folder; name one with room for both tables (about their size)", opts.SpillDir)
+				}
+			}
 			opts.FreshnessColumn = freshness
 			if freshness != "" && !hasColumn(t, freshness) {
 				return configErrorf("--freshness-column %q is not a column of table %s; its columns are %s", freshness, t.Name, columnNames(t))

@@ -222,6 +222,7 @@ UPDATE $T SET updated = '2026-11-24 18:00:01+00', code = 'Q' WHERE id = 3`)
 			{"--legacy-table", lt, "--freshness-column", "nope"},
 			{"--legacy-table", "legacy.narrow"},
 			{"--legacy-table", "legacy.absent"},
+			{"--legacy-table", lt, "--spill-dir", "/nonexistent/spill"},
 		} {
 			code, out, stderr := e.reconcile(t, args...)
 			assert.Equal(t, exitConfig, code, "%v: %s %s", args, out, stderr)
