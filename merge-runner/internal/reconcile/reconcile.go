@@ -205,12 +205,13 @@ func Compare(t *jobspec.Table, legacy, current Scan, opts Options) (*Report, err
 		}
 	}
 	rep.LegacyRows, rep.NewRows = lp.sp.rows, np.sp.rows
-	progress("read %d legacy and %d new rows into %d key ranges in %s", rep.LegacyRows, rep.NewRows, ranges, time.Since(began).Round(time.Millisecond))
+	progress("read %d legacy and %d new rows into %d key ranges in %s (%d MiB spilled, compressed)", rep.LegacyRows, rep.NewRows, ranges,
+		time.Since(began).Round(time.Millisecond), (lp.sp.bytes+np.sp.bytes)>>20)
 
 	// Phase 2: the ranges whose hashes differ, row by row.
 	began = time.Now()
 	cols := len(t.Columns)
-	var buf []byte
+	var buf, raw []byte
 	for rng := range ranges {
 		var mask uint64
 		for c := range cellsPerRange {
@@ -227,7 +228,7 @@ func Compare(t *jobspec.Table, legacy, current Scan, opts Options) (*Report, err
 		rep.KeyRangesDiffering++
 		want := func(c uint32) bool { return mask&(1<<c) != 0 }
 		byKey := map[string][]row.Value{}
-		if buf, err = np.sp.each(rng, want, buf, func(_ uint32, enc []byte) error {
+		if buf, raw, err = np.sp.each(rng, want, buf, raw, func(_ uint32, enc []byte) error {
 			vals, err := decodeRow(enc, cols)
 			if err != nil {
 				return err
@@ -241,7 +242,7 @@ func Compare(t *jobspec.Table, legacy, current Scan, opts Options) (*Report, err
 		}); err != nil {
 			return nil, err
 		}
-		if buf, err = lp.sp.each(rng, want, buf, func(_ uint32, enc []byte) error {
+		if buf, raw, err = lp.sp.each(rng, want, buf, raw, func(_ uint32, enc []byte) error {
 			l, err := decodeRow(enc, cols)
 			if err != nil {
 				return err
