@@ -59,8 +59,9 @@ Exits 0 when the tables agree within the tolerances, 1 when they do not,
 
 Both tables are read once, at the same time. Each row is hashed into a key
 range (about 50,000 rows each, sized from the Iceberg table's row count) and
-spilled to a file under --spill-dir (default $TMPDIR; it needs about the
-size of both tables, and is removed at the end); then only the key ranges
+spilled, compressed, to a file under --spill-dir (default $TMPDIR; it needs
+room for both tables' rows, about 1.2 GiB per 10,000,000 rows of ten
+columns a side, and is removed at the end); then only the key ranges
 whose hashes differ are read back and compared row by row. Memory is
 bounded by a key range, not by the tables. Progress goes to stderr
 (--quiet silences it).`,
@@ -91,7 +92,7 @@ bounded by a key range, not by the tables. Progress goes to stderr
 			}
 			if opts.SpillDir != "" {
 				if st, err := os.Stat(opts.SpillDir); err != nil || !st.IsDir() {
-					return configErrorf("--spill-dir %q is not a folder; name one with room for both tables (about their size)", opts.SpillDir)
+					return configErrorf("--spill-dir %q is not a folder; name one with room for both tables' rows, compressed", opts.SpillDir)
 				}
 			}
 			opts.FreshnessColumn = freshness
@@ -182,7 +183,7 @@ bounded by a key range, not by the tables. Progress goes to stderr
 	f.StringVar(&freshness, "freshness-column", "", "report the newest value of this column on each side")
 	f.StringVar(&format, "format", "markdown", "markdown or json")
 	f.IntVar(&opts.MaxDiffs, "max-diffs", 20, "differing keys to list at most (the counts cover all)")
-	f.StringVar(&opts.SpillDir, "spill-dir", "", "folder for the rows spilled while comparing, about both tables' size (default $TMPDIR)")
+	f.StringVar(&opts.SpillDir, "spill-dir", "", "folder for both tables' rows, spilled compressed while comparing (default $TMPDIR)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	_ = cmd.MarkFlagRequired("table")
 	_ = cmd.MarkFlagRequired("legacy-table")
