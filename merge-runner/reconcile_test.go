@@ -228,7 +228,18 @@ UPDATE $T SET updated = '2026-11-24 18:00:01+00', code = 'Q' WHERE id = 3`)
 			assert.Equal(t, exitConfig, code, "%v: %s %s", args, out, stderr)
 			assert.NotEmpty(t, stderr, "%v says what is wrong", args)
 		}
-		code, _, stderr := e.f.run(t, "reconcile", "--job", e.f.job, "--state", e.f.state, "--table", "nope", "--legacy-table", lt)
+		// A legacy table without a unique key that holds one twice: a
+		// retry reads the same rows, so it is the table to fix (exit 2),
+		// not a failure for the DAG to retry.
+		_, err = e.conn.Exec(context.Background(), `CREATE TABLE legacy.dup AS SELECT * FROM `+lt+`;
+INSERT INTO legacy.dup SELECT * FROM `+lt+` WHERE id = 2`)
+		require.NoError(t, err)
+		code, out, stderr := e.reconcile(t, "--legacy-table", "legacy.dup")
+		assert.Equal(t, exitConfig, code, "%s %s", out, stderr)
+		assert.Contains(t, stderr, "key (id=2)")
+		assert.Contains(t, stderr, "primary key")
+
+		code, _, stderr = e.f.run(t, "reconcile", "--job", e.f.job, "--state", e.f.state, "--table", "nope", "--legacy-table", lt)
 		assert.Equal(t, exitConfig, code)
 		assert.Contains(t, stderr, "its tables are orders")
 		t.Setenv(envSourceURI, "")

@@ -124,6 +124,13 @@ const (
 	spillBudget      = 32 << 20 // bytes of chunks filling per side
 )
 
+// KeyError is a table whose keys reconcile cannot match by: a key held
+// twice, or a legacy table not read in key order. Reading it again gives
+// the same rows, so it is the table to fix, not a failure to retry.
+type KeyError struct{ msg string }
+
+func (e *KeyError) Error() string { return e.msg }
+
 // errStopped ends one side's read when the other failed.
 var errStopped = errors.New("reconcile: stopped")
 
@@ -235,7 +242,7 @@ func Compare(t *jobspec.Table, legacy, current Scan, opts Options) (*Report, err
 			}
 			k := row.KeyString(keyOf(vals, keyIdx))
 			if _, dup := byKey[k]; dup {
-				return fmt.Errorf("new table %s holds key %s twice", t.Name, keyText(keyOf(vals, keyIdx)))
+				return &KeyError{fmt.Sprintf("new table %s holds key (%s) twice: the platform's table should not; report it with this table's snapshot", t.Name, namedKey(t.PrimaryKey, keyOf(vals, keyIdx)))}
 			}
 			byKey[k] = vals
 			return nil
@@ -374,8 +381,15 @@ func (p *pass) read(scan Scan, ordered bool, stop *atomic.Bool) error {
 			key[i] = r[j]
 		}
 		if ordered {
-			if prev != nil && row.CompareKeys(prev, key) >= 0 {
-				return fmt.Errorf("%s: key %s follows %s: the rows are not in key order, or the key is not unique", p.name, keyText(key), keyText(prev))
+			if prev != nil {
+				switch c := row.CompareKeys(prev, key); {
+				case c == 0:
+					return &KeyError{fmt.Sprintf("%s holds key (%s) twice: reconcile matches rows by key; give it a primary key or a unique index on (%s)",
+						p.name, namedKey(p.t.PrimaryKey, key), strings.Join(p.t.PrimaryKey, ", "))}
+				case c > 0:
+					return &KeyError{fmt.Sprintf("%s: key (%s) came after (%s): the rows are not in key order; its key columns' ordering differs from reconcile's (a collation?)",
+						p.name, namedKey(p.t.PrimaryKey, key), namedKey(p.t.PrimaryKey, prev))}
+				}
 			}
 			prev = prev[:0]
 			for _, v := range key {

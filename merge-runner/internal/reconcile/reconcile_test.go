@@ -43,9 +43,11 @@ func r(id int64, at int64, x float64) []row.Value {
 func TestUnorderedLegacyIsAnError(t *testing.T) {
 	_, err := Compare(tbl, scan(r(2, 0, 0), r(1, 0, 0)), scan(), Options{})
 	require.Error(t, err)
+	assert.ErrorAs(t, err, new(*KeyError))
 	assert.Contains(t, err.Error(), "not in key order")
 	_, err = Compare(tbl, scan(r(1, 0, 0), r(1, 0, 0)), scan(), Options{})
-	assert.ErrorContains(t, err, "not unique")
+	assert.ErrorAs(t, err, new(*KeyError))
+	assert.ErrorContains(t, err, "holds key (id=1) twice")
 }
 
 func TestNewSideIsSortedAndDiffsComeInKeyOrder(t *testing.T) {
@@ -168,7 +170,8 @@ func TestTableLargerThanAKeyRange(t *testing.T) {
 // A key the new side holds twice is an error, not a count.
 func TestNewSideDuplicateKey(t *testing.T) {
 	_, err := Compare(tbl, scan(r(1, 0, 0)), scan(r(1, 0, 0), r(1, 0, 0)), Options{})
-	assert.ErrorContains(t, err, "holds key 1 twice")
+	assert.ErrorAs(t, err, new(*KeyError))
+	assert.ErrorContains(t, err, "holds key (id=1) twice")
 }
 
 // scanRows streams rows through one reused slice, as pgsource and the

@@ -188,6 +188,15 @@ func keyText(k []row.Value) string {
 	return strings.Join(parts, ", ")
 }
 
+// namedKey is a key as column=value pairs, for errors.
+func namedKey(cols []string, k []row.Value) string {
+	parts := make([]string, len(k))
+	for i, v := range k {
+		parts[i] = cols[i] + "=" + v.Display()
+	}
+	return strings.Join(parts, ", ")
+}
+
 // cell escapes a value for a markdown table cell.
 func cell(s string) string {
 	s = strings.NewReplacer("|", `\|`, "\n", `\n`, "\r", `\r`).Replace(s)
