@@ -62,8 +62,8 @@ either side could not be read (retry).
 Both tables are read once, at the same time. Each row is hashed into a key
 range (about 50,000 rows each, sized from the Iceberg table's row count) and
 spilled, compressed, to a file under --spill-dir (default $TMPDIR; it needs
-room for both tables' rows, about 1.2 GiB per 10,000,000 rows of ten
-columns a side, and is removed at the end); then only the key ranges
+room for both tables' rows, about 1.2 GiB when each holds 10,000,000 rows
+of ten columns, and is removed at the end); then only the key ranges
 whose hashes differ are read back and compared row by row. Memory is
 bounded by a key range, not by the tables. Progress goes to stderr
 (--quiet silences it).`,
