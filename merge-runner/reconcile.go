@@ -157,7 +157,7 @@ bounded by a key range, not by the tables. Progress goes to stderr
 				return target.ScanAt(ctx, tbl, 0, cols, fn)
 			}
 			rep, err := reconcile.Compare(t, legacyScan, newScan, opts)
-			if ke := (*reconcile.KeyError)(nil); errors.As(err, &ke) {
+			if errors.As(err, new(*reconcile.KeyError)) {
 				return &configError{err}
 			}
 			if err != nil {

@@ -82,6 +82,13 @@ func TestMigrations(t *testing.T) {
 			want: []want{{reportsWS, "orders.orders: ", "name-invalid", lint.Error}},
 		},
 		{
+			name: "a float tolerance below zero",
+			edit: func(t *testing.T, m modelFiles) {
+				migrating(t, m, shadowBlock+"      tolerances: {timestamp_precision: ms, float_epsilon: -0.01}\n")
+			},
+			want: []want{{reportsWS, "tolerances: {", "migration-tolerances", lint.Error}},
+		},
+		{
 			name: "shadow without the legacy database and login",
 			edit: func(t *testing.T, m modelFiles) {
 				migrating(t, m, shadowBlock)

@@ -180,19 +180,18 @@ func (r *Report) WriteMarkdown(w io.Writer, legacy string) error {
 	return err
 }
 
-func keyText(k []row.Value) string {
-	parts := make([]string, len(k))
-	for i, v := range k {
-		parts[i] = v.Display()
-	}
-	return strings.Join(parts, ", ")
-}
+// keyText is a key's values, as the report lists them.
+func keyText(k []row.Value) string { return namedKey(nil, k) }
 
-// namedKey is a key as column=value pairs, for errors.
+// namedKey is a key as column=value pairs (for errors), or its values
+// alone when cols is nil.
 func namedKey(cols []string, k []row.Value) string {
 	parts := make([]string, len(k))
 	for i, v := range k {
-		parts[i] = cols[i] + "=" + v.Display()
+		parts[i] = v.Display()
+		if cols != nil {
+			parts[i] = cols[i] + "=" + parts[i]
+		}
 	}
 	return strings.Join(parts, ", ")
 }

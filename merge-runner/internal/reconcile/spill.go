@@ -13,8 +13,8 @@ import (
 // A side's rows go to one spill file, a key range's rows in chunks of their
 // own, so a range reads back without reading the others, and memory holds
 // one chunk per range while the file is written. Chunks are written S2
-// compressed: writing the spill, not hashing, is what a reconcile's first
-// phase spends most on, and a row encoding compresses well.
+// compressed: writing the spill costs a reconcile's first phase more than
+// hashing the rows does, and a row encoding compresses well.
 type spill struct {
 	f       *os.File
 	off     int64
