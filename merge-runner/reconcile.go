@@ -56,8 +56,8 @@ reports each side's newest value and how far the new table is behind.
 Prints markdown (a summary, then up to --max-diffs differing keys) or JSON.
 Exits 0 when the tables agree within the tolerances, 1 when they do not,
 2 on a configuration error (flags, environment, a legacy table that does
-not fit the spec or holds a key twice: retrying will not help), 4 when
-either side could not be read (retry).
+not fit the spec, either table holding a key twice: retrying will not
+help), 4 when either side could not be read (retry).
 
 Both tables are read once, at the same time. Each row is hashed into a key
 range (about 50,000 rows each, sized from the Iceberg table's row count) and
